@@ -1,0 +1,40 @@
+# Loopgate: `make run` serves on the embedded default (SQLite, jobs in-process);
+# `make test` starts throwaway PostgreSQL and Redis and runs the suite on both databases.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test test-postgres test-sqlite openapi bench clean
+
+$(BIN)/loopgate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/loopgate
+	$(BIN)/loopgate migrate
+	@echo ""
+	@echo "Loopgate on http://localhost:$(PORT) (SQLite at ./loopgate.db, jobs in-process)."
+	@echo "Get an admin token:   $(BIN)/loopgate token create --name me --scopes admin"
+	@echo "or set LOOPGATE_ADMIN_TOKEN before 'make run'. API docs: http://localhost:$(PORT)/docs"
+	@echo ""
+	$(BIN)/loopgate serve --port $(PORT)
+
+test: $(BIN)/loopgate
+	$(BIN)/python scripts/testenv.py -- $(MAKE) --no-print-directory test-postgres test-sqlite
+
+test-postgres:
+	LOOPGATE_TEST_BACKEND=postgres $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-sqlite:
+	LOOPGATE_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+openapi: $(BIN)/loopgate
+	$(BIN)/python -m app.openapi_export > openapi.yaml
+
+clean:
+	rm -rf $(VENV) loopgate.db loopgate.db-wal loopgate.db-shm

@@ -1,0 +1,66 @@
+"""Who is calling: bearer tokens, scopes, and the bootstrap admin token."""
+
+import hmac
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.db import SessionDep
+from app.errors import Forbidden, Unauthorized
+from app.tokens.service import authenticate
+
+
+class Scope(StrEnum):
+    read = "read"
+    write = "write"
+    gates_read = "gates:read"
+    admin = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: Scope) -> bool:
+        return Scope.admin in self.scopes or scope in self.scopes
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API token, or LOOPGATE_ADMIN_TOKEN")
+
+
+async def current_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("Missing bearer token.")
+    secret = credentials.credentials
+    admin_token = request.app.state.runtime.settings.admin_token
+    if admin_token is not None and hmac.compare_digest(secret.encode(), admin_token.get_secret_value().encode()):
+        return Principal(name="admin-token", scopes=frozenset({Scope.admin}))
+    token = await authenticate(session, secret=secret)
+    if token is None:
+        raise Unauthorized("Invalid or revoked token.")
+    return Principal(name=f"token:{token.name}", scopes=frozenset(token.scopes))
+
+
+def require(scope: Scope):
+    """A dependency that admits principals holding `scope` (admin holds all)."""
+
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.allows(scope):
+            raise Forbidden(f"This call needs the '{scope}' scope.", details={"required_scope": str(scope)})
+        return principal
+
+    return dependency
+
+
+ReadDep = Annotated[Principal, Depends(require(Scope.read))]
+WriteDep = Annotated[Principal, Depends(require(Scope.write))]
+GatesReadDep = Annotated[Principal, Depends(require(Scope.gates_read))]
+AdminDep = Annotated[Principal, Depends(require(Scope.admin))]

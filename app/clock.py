@@ -1,0 +1,17 @@
+"""The one clock. Tests move it with `set_clock`; everything else calls `now()`."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+_source: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+
+def now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return _source()
+
+
+def set_clock(source: Callable[[], datetime] | None) -> None:
+    """Replace the clock (tests); `None` restores the wall clock."""
+    global _source
+    _source = source or (lambda: datetime.now(UTC))

@@ -1,0 +1,116 @@
+"""Settings: every knob of DESIGN §6, read from `LOOPGATE_*` environment variables."""
+
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _parse_mapping(pairs: list[str], field: str) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{field}: expected KEY=VALUE pairs separated by commas, got {pair!r}")
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOOPGATE_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./loopgate.db"
+    redis_url: str | None = None
+    admin_token: SecretStr | None = None
+    public_url: str = "http://localhost:8000"
+
+    pagerduty_api_url: str = "https://api.pagerduty.com"
+    pagerduty_api_token: SecretStr | None = None
+    pagerduty_webhook_secrets: Annotated[list[SecretStr], NoDecode] = []
+    ca_bundle: str | None = None
+
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    jira_project: str | None = None
+    jira_issue_type: str = "Task"
+    jira_webhook_secret: SecretStr | None = None
+
+    packet_sla_hours: int = Field(24, ge=1)
+    postmortem_required_severities: CommaList = ["critical", "high"]
+    postmortem_due_days: int = Field(7, ge=0)
+    repeat_lookback_days: int = Field(90, ge=0)
+    max_body_bytes: int = Field(262144, ge=1024)
+
+    # How PagerDuty priorities and urgencies become a severity (DESIGN §2).
+    priority_severity_map: CommaList = ["P1=critical", "P2=high", "P3=medium", "P4=low", "P5=low"]
+    urgency_severity_map: CommaList = ["high=high", "low=low"]
+
+    # Jobs: how often the sweeper looks for rows a lost job left unhandled,
+    # how many in-process jobs run at once, and how often a job is tried.
+    sweep_interval_seconds: float = Field(60.0, gt=0)
+    job_concurrency: int = Field(8, ge=1)
+    job_max_attempts: int = Field(5, ge=1)
+
+    @field_validator("postmortem_required_severities", "priority_severity_map", "urgency_severity_map", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("pagerduty_webhook_secrets", mode="before")
+    @classmethod
+    def _secret_list(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("must start with redis:// or rediss://")
+        return value or None
+
+    @field_validator("priority_severity_map", "urgency_severity_map")
+    @classmethod
+    def _valid_mapping(cls, value: list[str], info) -> list[str]:
+        _parse_mapping(value, info.field_name)
+        return value
+
+    @cached_property
+    def priority_severity(self) -> dict[str, str]:
+        return _parse_mapping(self.priority_severity_map, "priority_severity_map")
+
+    @cached_property
+    def urgency_severity(self) -> dict[str, str]:
+        return _parse_mapping(self.urgency_severity_map, "urgency_severity_map")
+
+
+class SettingsError(SystemExit):
+    """Raised at start-up for an invalid setting: a readable message, not a traceback."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into a one-screen message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = ["loopgate: invalid configuration"]
+        for error in exc.errors():
+            name = "LOOPGATE_" + "_".join(str(p) for p in error["loc"][:1]).upper()
+            lines.append(f"  {name}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,46 @@
+"""The inbox: record each delivery once, hand it to its source's handler, mark it handled."""
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.inbound.models import InboundEvent
+
+async def claim(session: AsyncSession, *, inbound_id: uuid.UUID) -> InboundEvent | None:
+    """The unhandled event, locked for this transaction; None if handled or held by another worker."""
+    query = sa.select(InboundEvent).where(InboundEvent.id == inbound_id, InboundEvent.handled_at.is_(None))
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return await session.scalar(query)
+
+
+async def unhandled_ids(session: AsyncSession, *, max_attempts: int, received_before: datetime | None = None,
+                        limit: int = 1000) -> list[uuid.UUID]:
+    """Events a lost or failed job left behind, oldest first."""
+    query = (
+        sa.select(InboundEvent.id)
+        .where(InboundEvent.handled_at.is_(None), InboundEvent.attempts < max_attempts)
+        .order_by(InboundEvent.received_at)
+        .limit(limit)
+    )
+    if received_before is not None:
+        query = query.where(InboundEvent.received_at < received_before)
+    return list(await session.scalars(query))
+
+
+async def record_failure(session: AsyncSession, *, inbound_id: uuid.UUID, error: str) -> None:
+    """Count a failed attempt and keep the error where an operator sees it."""
+    await session.execute(
+        sa.update(InboundEvent)
+        .where(InboundEvent.id == inbound_id)
+        .values(attempts=InboundEvent.attempts + 1, error=error[:4000])
+    )
+
+
+def mark_handled(event: InboundEvent) -> None:
+    event.handled_at = clock.now()
+    event.attempts += 1
+    event.error = None

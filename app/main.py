@@ -1,0 +1,49 @@
+"""The ASGI application: `app.main:app`, built by `create_app()`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import health
+from app.config import Settings, load_settings
+from app.errors import install_error_handlers
+from app.observability import RequestMetrics
+from app.runtime import open_runtime, start_sweeper
+from app.incidents.routes import router as incidents_router
+from app.integrations.pagerduty.webhook import router as pagerduty_webhook_router
+from app.tokens.routes import router as tokens_router
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await open_runtime(settings)
+        app.state.runtime = runtime
+        if runtime.redis is None:
+            start_sweeper(runtime)
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="Loopgate",
+        version=VERSION,
+        summary="Turns incidents into engineering change: PagerDuty in, postmortems as data, Jira out, gates for CI.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestMetrics)
+    app.include_router(health.router)
+    app.include_router(tokens_router)
+    app.include_router(incidents_router)
+    app.include_router(pagerduty_webhook_router)
+    return app
+
+
+app = create_app()

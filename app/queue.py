@@ -1,0 +1,129 @@
+"""Jobs: enqueued only after the transaction commits; run in-process or through arq.
+
+The database is the source of truth and the queue only a wake-up call: a job
+that is lost (a crash, Redis down) leaves its row unhandled, and the sweeper
+submits it again.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from prometheus_client import Counter
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+JobFunction = Callable[..., Awaitable[Any]]
+
+JOB_FAILURES = Counter("loopgate_job_failures", "Jobs that raised; their rows stay for the sweeper", ["job"])
+ENQUEUE_FAILURES = Counter("loopgate_enqueue_failures", "Jobs that could not be handed to Redis", ["job"])
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    args: tuple[Any, ...] = ()
+
+
+class Queue(Protocol):
+    def submit(self, job: Job) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def enqueue_after_commit(session: AsyncSession, name: str, *args: Any) -> None:
+    """Queue a job that is sent only if, and after, this session's transaction commits."""
+    session.info.setdefault("pending_jobs", []).append(Job(name, args))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending_jobs(session: Session) -> None:
+    jobs = session.info.pop("pending_jobs", None)
+    queue: Queue | None = session.info.get("queue")
+    if jobs and queue is not None:
+        for job in jobs:
+            queue.submit(job)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_jobs(session: Session) -> None:
+    session.info.pop("pending_jobs", None)
+
+
+class InProcessQueue:
+    """Runs jobs as tasks of this process (the embedded default, no Redis)."""
+
+    def __init__(self, jobs: dict[str, JobFunction], ctx: dict[str, Any], *, concurrency: int) -> None:
+        self._jobs = jobs
+        self._ctx = ctx
+        self._limit = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[Job] = set()
+        self._again: set[Job] = set()
+
+    def submit(self, job: Job) -> None:
+        if job.name not in self._jobs:
+            raise LookupError(f"unknown job {job.name!r}")
+        if job in self._running:
+            # The row may have changed after the running job read it: run once more after.
+            self._again.add(job)
+            return
+        self._running.add(job)
+        task = asyncio.get_running_loop().create_task(self._run(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, job: Job) -> None:
+        try:
+            async with self._limit:
+                await self._jobs[job.name](self._ctx, *job.args)
+        except Exception:
+            JOB_FAILURES.labels(job.name).inc()
+            log.exception("job %s%r raised; the sweeper will retry its row", job.name, job.args)
+        finally:
+            self._running.discard(job)
+            if job in self._again:
+                self._again.discard(job)
+                self.submit(job)
+
+    async def drain(self) -> None:
+        """Wait until no job is running (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()
+
+
+class ArqQueue:
+    """Hands jobs to arq workers through Redis."""
+
+    def __init__(self, redis: Any) -> None:
+        self._redis = redis
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, job: Job) -> None:
+        task = asyncio.get_running_loop().create_task(self._send(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, job: Job) -> None:
+        try:
+            await self._redis.enqueue_job(job.name, *job.args)
+        except Exception:
+            ENQUEUE_FAILURES.labels(job.name).inc()
+            log.exception("could not enqueue %s%r; the sweeper will resubmit its row", job.name, job.args)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()

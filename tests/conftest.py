@@ -1,0 +1,126 @@
+"""Shared fixtures: the real database (PostgreSQL or SQLite), Redis, the app, a client, a movable clock.
+
+`LOOPGATE_TEST_BACKEND=postgres` (with `LOOPGATE_TEST_POSTGRES_URL`) or `sqlite` picks the
+database; `make test` runs the suite on both. Redis comes from `LOOPGATE_TEST_REDIS_URL`.
+"""
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from app import clock as app_clock
+from app.config import Settings
+from app.db import create_engine
+from app.main import create_app
+from app.migrations import upgrade
+from app.models import metadata
+from app.runtime import Runtime
+
+BACKEND = os.environ.get("LOOPGATE_TEST_BACKEND", "sqlite")
+ADMIN_TOKEN = "test-admin-token"
+PD_SECRET = "test-pagerduty-secret"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def _required_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite with `make test`, which starts the servers", pytrace=False)
+    return value
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return _required_env("LOOPGATE_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _required_env("LOOPGATE_TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if BACKEND == "postgres":
+        url = _required_env("LOOPGATE_TEST_POSTGRES_URL")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'loopgate.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def clean_database(database_url: str) -> AsyncIterator[str]:
+    """Every test starts from empty tables (the schema stays, migrated once per run)."""
+    engine = create_engine(database_url)
+    tables = [table.name for table in reversed(metadata.sorted_tables)]
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            for table in tables:
+                await connection.execute(sa.text(f"DELETE FROM {table}"))
+    await engine.dispose()
+    yield database_url
+
+
+@pytest.fixture
+def settings(clean_database: str) -> Settings:
+    return Settings(
+        database_url=clean_database,
+        admin_token=ADMIN_TOKEN,
+        pagerduty_webhook_secrets=PD_SECRET,
+        redis_url=None,
+        sweep_interval_seconds=3600,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def runtime(app: FastAPI) -> Runtime:
+    return app.state.runtime
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://loopgate.test") as http:
+        yield http
+
+
+class MovableClock:
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def set(self, moment: datetime) -> None:
+        self.current = moment
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Iterator[MovableClock]:
+    movable = MovableClock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    app_clock.set_clock(movable)
+    yield movable
+    app_clock.set_clock(None)
+
+
+async def count_rows(runtime: Runtime, table: str) -> int:
+    async with runtime.engine.connect() as connection:
+        return (await connection.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()

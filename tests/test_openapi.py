@@ -1,0 +1,20 @@
+"""The committed openapi.yaml is exactly what the app serves."""
+
+from pathlib import Path
+
+import yaml
+
+from app.openapi_export import openapi_yaml
+
+COMMITTED = Path(__file__).resolve().parents[1] / "openapi.yaml"
+
+
+def test_committed_openapi_matches_the_app():
+    assert yaml.safe_load(COMMITTED.read_text()) == yaml.safe_load(openapi_yaml()), (
+        "openapi.yaml is stale: run `make openapi`"
+    )
+
+
+async def test_the_served_document_is_the_app_document(client):
+    served = (await client.get("/openapi.json")).json()
+    assert served == yaml.safe_load(openapi_yaml())

@@ -1,0 +1,132 @@
+"""Incidents: apply PagerDuty events, work out repeats, answer queries."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import audit, clock
+from app.db import insert_for, lock_for_update
+from app.errors import NotFound
+from app.inbound.models import InboundEvent
+from app.incidents.fold import EventRecord, IncidentState, fold, incident_reference, parse_time
+from app.incidents.models import Incident, IncidentEvent, IncidentTeam
+from app.pagination import Page, paginate
+
+INCIDENT_FIELDS = tuple(f for f in IncidentState.__dataclass_fields__ if f != "external_id")
+
+
+async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, runtime: Any) -> None:
+    """Record one PagerDuty event in its incident's history and re-fold the incident.
+
+    Events that are not about an incident (`pagey.ping`, `service.*`) are stored and
+    acknowledged but change nothing.
+    """
+    event = inbound.payload["event"]
+    ref = incident_reference(event.get("data"))
+    occurred_at = parse_time(event.get("occurred_at")) or inbound.received_at
+    if ref is None:
+        return
+    incident = await _lock_or_create(session, external_id=ref["id"])
+    await session.execute(
+        insert_for(session, IncidentEvent)
+        .values(id=uuid.uuid4(), incident_id=incident.id, event_id=inbound.external_id, event_type=inbound.event_type,
+                occurred_at=occurred_at, agent=event.get("agent"), data=event["data"])
+        .on_conflict_do_nothing(index_elements=["event_id"])
+    )
+    state = fold(await _history(session, incident.id), by_priority=runtime.settings.priority_severity,
+                 by_urgency=runtime.settings.urgency_severity)
+    for name in INCIDENT_FIELDS:
+        setattr(incident, name, getattr(state, name))
+    await _replace_teams(session, incident)
+    await _link_repeats(session, incident, lookback=timedelta(days=runtime.settings.repeat_lookback_days))
+    audit.record(session, actor="pagerduty", action=inbound.event_type, entity="incident", entity_id=incident.id,
+                 diff={"event_id": inbound.external_id, "status": incident.status})
+
+
+async def _lock_or_create(session: AsyncSession, *, external_id: str) -> Incident:
+    await session.execute(
+        insert_for(session, Incident)
+        .values(id=uuid.uuid4(), source="pagerduty", external_id=external_id, title="", status="triggered",
+                teams=[], assignees=[], reopened_count=0, created_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+    )
+    query = sa.select(Incident).where(Incident.source == "pagerduty", Incident.external_id == external_id)
+    return (await session.scalars(lock_for_update(session, query).execution_options(populate_existing=True))).one()
+
+
+async def _history(session: AsyncSession, incident_id: uuid.UUID) -> list[EventRecord]:
+    rows = await session.execute(
+        sa.select(IncidentEvent.event_id, IncidentEvent.event_type, IncidentEvent.occurred_at, IncidentEvent.agent,
+                  IncidentEvent.data).where(IncidentEvent.incident_id == incident_id)
+    )
+    return [EventRecord(*row) for row in rows]
+
+
+async def _replace_teams(session: AsyncSession, incident: Incident) -> None:
+    await session.execute(sa.delete(IncidentTeam).where(IncidentTeam.incident_id == incident.id))
+    teams = {team["id"]: team.get("name") for team in incident.teams}
+    session.add_all(IncidentTeam(incident_id=incident.id, team_id=tid, team_name=name) for tid, name in teams.items())
+
+
+async def _link_repeats(session: AsyncSession, incident: Incident, *, lookback: timedelta) -> None:
+    """Set `repeat_of_id` for this incident and for later ones it may now precede (backfill-safe)."""
+    if incident.triggered_at is None:
+        return
+    await session.flush()
+    rows = (await session.execute(
+        sa.select(Incident.id, Incident.triggered_at, Incident.repeat_of_id)
+        .where(Incident.fingerprint == incident.fingerprint,
+               Incident.triggered_at >= incident.triggered_at - lookback,
+               Incident.triggered_at <= incident.triggered_at + lookback)
+        .order_by(Incident.triggered_at, Incident.id)
+    )).all()
+    latest_before: tuple[uuid.UUID, datetime] | None = None  # the newest incident strictly earlier
+    group: tuple[uuid.UUID, datetime] | None = None  # the newest incident at the current trigger time
+    for incident_id, triggered_at, repeat_of_id in rows:
+        if group is not None and group[1] < triggered_at:
+            latest_before = group
+        group = (incident_id, triggered_at)
+        in_window = latest_before is not None and triggered_at - latest_before[1] <= lookback
+        wanted = latest_before[0] if in_window else None
+        if triggered_at >= incident.triggered_at and wanted != repeat_of_id:
+            await session.execute(sa.update(Incident).where(Incident.id == incident_id).values(repeat_of_id=wanted))
+    await session.refresh(incident, ["repeat_of_id"])
+
+
+async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident:
+    """An incident by Loopgate id or PagerDuty id."""
+    try:
+        condition = Incident.id == uuid.UUID(incident_id)
+    except ValueError:
+        condition = Incident.external_id == incident_id
+    incident = await session.scalar(sa.select(Incident).where(condition))
+    if incident is None:
+        raise NotFound(f"No incident {incident_id}.")
+    return incident
+
+
+async def list_incidents(
+    session: AsyncSession, *, service: str | None = None, team: str | None = None, status: str | None = None,
+    severity: str | None = None, since: datetime | None = None, until: datetime | None = None,
+    limit: int = 50, cursor: str | None = None,
+) -> Page[Incident]:
+    """Incidents, newest trigger first, filtered as DESIGN §4 lists."""
+    query = sa.select(Incident)
+    if service:
+        query = query.where(sa.or_(Incident.service_id == service, Incident.service_name == service))
+    if team:
+        teams = sa.select(IncidentTeam.incident_id).where(sa.or_(IncidentTeam.team_id == team,
+                                                                  IncidentTeam.team_name == team))
+        query = query.where(Incident.id.in_(teams))
+    if status:
+        query = query.where(Incident.status == status)
+    if severity:
+        query = query.where(Incident.severity == severity)
+    if since:
+        query = query.where(Incident.triggered_at >= since)
+    if until:
+        query = query.where(Incident.triggered_at < until)
+    return await paginate(session, query, order=(Incident.triggered_at, Incident.id), limit=limit, cursor=cursor)

@@ -1,0 +1,133 @@
+"""`POST /webhooks/pagerduty`: every captured delivery accepted once; bad input rejected, nothing stored."""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from app.integrations.pagerduty.signature import sign
+from tests.conftest import ADMIN, PD_SECRET, count_rows
+from tests.pagerduty import delivery_fixtures, fixture_bytes, post_delivery
+
+DELIVERIES = delivery_fixtures()
+
+
+@pytest.mark.parametrize("path", DELIVERIES, ids=[p.name for p in DELIVERIES])
+async def test_every_fixture_delivery_is_accepted_and_mapped(client, runtime, path):
+    raw = path.read_bytes()
+    event = json.loads(raw)["event"]
+    first = await post_delivery(client, raw)
+    assert first.status_code == 202, first.text
+    assert first.json() == {"status": "accepted"}
+    again = await post_delivery(client, raw)
+    assert again.status_code == 200
+    assert again.json() == {"status": "duplicate"}
+    await runtime.queue.drain()
+
+    async with runtime.engine.connect() as connection:
+        row = (await connection.execute(sa.text("SELECT event_type, handled_at, error FROM inbound_events"))).one()
+    assert row.event_type == event["event_type"]
+    assert row.handled_at is not None and row.error is None
+
+    data = event.get("data") or {}
+    incident_ref = data if data.get("type") == "incident" else data.get("incident")
+    if event["event_type"].startswith("incident.") and incident_ref:
+        response = await client.get(f"/api/v1/incidents/{incident_ref['id']}", headers=ADMIN)
+        assert response.status_code == 200
+        incident = response.json()
+        assert incident["external_id"] == incident_ref["id"]
+        if data.get("type") == "incident":
+            assert incident["title"] == data["title"]
+            assert incident["status"] == data["status"]
+            assert incident["service_id"] == data["service"]["id"]
+    else:
+        assert await count_rows(runtime, "incidents") == 0
+
+
+async def test_the_merge_resolve_points_at_its_target(client, runtime):
+    await post_delivery(client, fixture_bytes("webhook_incident_resolved_merged.json"))
+    await runtime.queue.drain()
+    merged = json.loads(fixture_bytes("webhook_incident_resolved_merged.json"))["event"]["data"]
+    incident = (await client.get(f"/api/v1/incidents/{merged['id']}", headers=ADMIN)).json()
+    assert incident["status"] == "resolved"
+    assert incident["merged_into_external_id"] == merged["resolve_reason"]["incident"]["id"]
+
+
+async def assert_nothing_stored(runtime):
+    assert await count_rows(runtime, "inbound_events") == 0
+    assert await count_rows(runtime, "incidents") == 0
+
+
+async def test_a_forged_signature_is_401_and_stores_nothing(client, runtime):
+    raw = fixture_bytes("resolved_v3.json")
+    response = await post_delivery(client, raw, secret="not-the-secret")
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+    missing = await client.post("/webhooks/pagerduty", content=raw, headers={"Content-Type": "application/json"})
+    assert missing.status_code == 401
+    await assert_nothing_stored(runtime)
+
+
+async def test_a_truncated_body_is_rejected_and_stores_nothing(client, runtime):
+    raw = fixture_bytes("resolved_v3.json")
+    truncated = raw[: len(raw) // 2]
+    # Cut in transit: the signature of the whole body no longer matches.
+    cut = await post_delivery(client, truncated, signature=sign(raw, PD_SECRET.encode()))
+    assert cut.status_code == 401
+    # Signed as truncated: the signature holds, but the body is not JSON.
+    signed = await post_delivery(client, truncated)
+    assert signed.status_code == 400
+    assert "not valid JSON" in signed.json()["message"]
+    await assert_nothing_stored(runtime)
+
+
+async def test_a_300_kb_body_is_413_and_stores_nothing(client, runtime):
+    event = json.loads(fixture_bytes("resolved_v3.json"))
+    event["event"]["data"]["description"] = "x" * 300_000
+    response = await post_delivery(client, event)
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+    await assert_nothing_stored(runtime)
+
+
+async def test_size_is_checked_while_reading_even_without_content_length(client, runtime):
+    async def chunks():
+        for _ in range(40):
+            yield b"x" * 10_000
+
+    response = await client.post("/webhooks/pagerduty", content=chunks(),
+                                 headers={"X-PagerDuty-Signature": "v1=00"})
+    assert response.status_code == 413
+    await assert_nothing_stored(runtime)
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"not json at all", "not valid JSON"),
+    (b"[1, 2, 3]", "'event' object"),
+    (b'{"messages": []}', "'event' object"),
+    (b'{"event": {"event_type": "incident.triggered"}}', "event.id"),
+    (b'{"event": {"id": "E1", "event_type": ""}}', "event.event_type"),
+    (b'{"event": {"id": "E1", "event_type": "incident.triggered", "occurred_at": "yesterday"}}', "occurred_at"),
+    (b'{"event": {"id": "E1", "event_type": "incident.triggered", "data": [1]}}', "event.data"),
+])
+async def test_non_json_or_non_v3_bodies_are_400_with_a_reason(client, runtime, body, message):
+    response = await post_delivery(client, body)
+    assert response.status_code == 400
+    assert message in response.json()["message"]
+    await assert_nothing_stored(runtime)
+
+
+async def test_without_configured_secrets_every_delivery_is_refused(client, runtime):
+    runtime.settings = runtime.settings.model_copy(update={"pagerduty_webhook_secrets": []})
+    response = await post_delivery(client, fixture_bytes("triggered_v3.json"))
+    assert response.status_code == 401
+    assert "LOOPGATE_PAGERDUTY_WEBHOOK_SECRETS" in response.json()["message"]
+    await assert_nothing_stored(runtime)
+
+
+async def test_the_webhook_id_header_is_recorded(client, runtime):
+    raw = fixture_bytes("triggered_v3.json")
+    await client.post("/webhooks/pagerduty", content=raw, headers={
+        "X-PagerDuty-Signature": sign(raw, PD_SECRET.encode()), "X-Webhook-Id": "wh-123"})
+    async with runtime.engine.connect() as connection:
+        assert (await connection.execute(sa.text("SELECT delivery_id FROM inbound_events"))).scalar_one() == "wh-123"

@@ -15,3 +15,8 @@ def set_clock(source: Callable[[], datetime] | None) -> None:
     """Replace the clock (tests); `None` restores the wall clock."""
     global _source
     _source = source or (lambda: datetime.now(UTC))
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A client's timestamp in UTC; one without a time zone is read as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

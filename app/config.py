@@ -6,6 +6,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.postmortems.blame import Indicator, parse_indicators
+
 CommaList = Annotated[list[str], NoDecode]
 
 
@@ -37,6 +39,10 @@ class Settings(BaseSettings):
     pagerduty_api_token: SecretStr | None = None
     pagerduty_webhook_secrets: Annotated[list[SecretStr], NoDecode] = []
     ca_bundle: str | None = None
+    # Every PagerDuty REST call: its timeout, how often it is tried, the first back-off.
+    pagerduty_timeout_seconds: float = Field(10.0, gt=0)
+    pagerduty_max_attempts: int = Field(4, ge=1)
+    pagerduty_backoff_seconds: float = Field(0.5, ge=0)
 
     jira_url: str | None = None
     jira_email: str | None = None
@@ -60,6 +66,11 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(60.0, gt=0)
     job_concurrency: int = Field(8, ge=1)
     job_max_attempts: int = Field(5, ge=1)
+
+    # Blame lint (DESIGN §3): 'phrase=suggestion;~ambiguous phrase' (blank: the defaults), and
+    # whether blame language blocks closing a postmortem (default: it only warns).
+    blame_indicators: str = ""
+    blame_blocking: bool = False
 
     @field_validator("postmortem_required_severities", "priority_severity_map", "urgency_severity_map", mode="before")
     @classmethod
@@ -90,6 +101,16 @@ class Settings(BaseSettings):
     def _valid_mapping(cls, value: list[str], info) -> list[str]:
         _parse_mapping(value, info.field_name)
         return value
+
+    @field_validator("blame_indicators")
+    @classmethod
+    def _valid_blame_indicators(cls, value: str) -> str:
+        parse_indicators(value)
+        return value
+
+    @cached_property
+    def blame_indicator_set(self) -> tuple[Indicator, ...]:
+        return parse_indicators(self.blame_indicators)
 
     @cached_property
     def priority_severity(self) -> dict[str, str]:

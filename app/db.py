@@ -73,6 +73,20 @@ def lock_for_update(session: AsyncSession, query: Any) -> Any:
     return query.with_for_update() if session.bind.dialect.name == "postgresql" else query
 
 
+async def serialize_on(session: AsyncSession, key: str) -> None:
+    """Hold a transaction-scoped lock on `key` (PostgreSQL); SQLite already has one writer at a time."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+
+
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A transaction the database aborted to break a conflict; running it again is safe."""
+    return isinstance(exc, sa.exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An engine for SQLite (WAL, foreign keys, a busy timeout) or PostgreSQL."""
     if url.startswith("sqlite"):

@@ -9,9 +9,11 @@ from app import health
 from app.config import Settings, load_settings
 from app.errors import install_error_handlers
 from app.observability import RequestMetrics
+from app.packets.routes import router as packets_router
 from app.runtime import open_runtime, start_sweeper
 from app.incidents.routes import router as incidents_router
 from app.integrations.pagerduty.webhook import router as pagerduty_webhook_router
+from app.postmortems.routes import router as postmortems_router
 from app.tokens.routes import router as tokens_router
 
 VERSION = "0.1.0"
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(tokens_router)
     app.include_router(incidents_router)
+    app.include_router(postmortems_router)
+    app.include_router(packets_router)
     app.include_router(pagerduty_webhook_router)
     return app
 

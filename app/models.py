@@ -4,8 +4,13 @@ from app.audit import AuditEntry
 from app.db import Base
 from app.inbound.models import InboundEvent
 from app.incidents.models import Incident, IncidentEvent, IncidentTeam
+from app.packets.models import EventPacket, PacketStatement
+from app.postmortems.models import ActionItem, Finding, FindingTag, Postmortem, PostmortemIncident
 from app.tokens.models import ApiToken
 
 metadata = Base.metadata
 
-__all__ = ["ApiToken", "AuditEntry", "InboundEvent", "Incident", "IncidentEvent", "IncidentTeam", "metadata"]
+__all__ = [
+    "ActionItem", "ApiToken", "AuditEntry", "EventPacket", "Finding", "FindingTag", "InboundEvent", "Incident",
+    "IncidentEvent", "IncidentTeam", "PacketStatement", "Postmortem", "PostmortemIncident", "metadata",
+]

@@ -34,7 +34,7 @@ def _decode(cursor: str, columns: tuple[Any, ...]) -> list[Any]:
             raise ValueError("wrong length")
         values = []
         for value, column in zip(plain, columns, strict=True):
-            python_type = column.type.python_type
+            python_type = getattr(column.type, "impl", column.type).python_type
             if python_type is datetime:
                 value = datetime.fromisoformat(value)
             elif python_type is uuid.UUID:

@@ -23,6 +23,7 @@ class Runtime:
     queue: Queue
     inbox: InboxWriter
     redis: Any = None
+    pagerduty: Any = None
     inbound_handlers: dict[str, Any] = field(default_factory=dict)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -38,6 +39,8 @@ class Runtime:
         await self.queue.close()
         if self.redis is not None:
             await self.redis.aclose()
+        if self.pagerduty is not None:
+            self.pagerduty.close()
         await self.engine.dispose()
 
 
@@ -58,9 +61,23 @@ async def open_runtime(settings: Settings, *, redis: Any = None) -> Runtime:
         redis = await redis_pool(settings.redis_url)
     queue: Queue = ArqQueue(redis) if redis is not None else InProcessQueue(JOBS, ctx, concurrency=settings.job_concurrency)
     sessionmaker = create_sessionmaker(engine, queue=queue)
-    runtime = Runtime(settings, engine, sessionmaker, queue, InboxWriter(sessionmaker), redis, inbound_handlers())
+    runtime = Runtime(settings, engine, sessionmaker, queue, InboxWriter(sessionmaker), redis=redis,
+                      inbound_handlers=inbound_handlers())
+    runtime.pagerduty = pagerduty_reader(settings)
     ctx["runtime"] = runtime
     return runtime
+
+
+def pagerduty_reader(settings: Settings) -> Any:
+    """The one PagerDuty REST client, or None without a token (packets then say so in `gaps`)."""
+    if settings.pagerduty_api_token is None:
+        return None
+    from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client
+
+    client = build_client(api_url=settings.pagerduty_api_url, token=settings.pagerduty_api_token.get_secret_value(),
+                          ca_bundle=settings.ca_bundle, timeout=settings.pagerduty_timeout_seconds)
+    return PagerDutyReader(client, policy=RetryPolicy(attempts=settings.pagerduty_max_attempts,
+                                                      backoff_seconds=settings.pagerduty_backoff_seconds))
 
 
 def start_sweeper(runtime: Runtime) -> None:

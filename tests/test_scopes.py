@@ -5,6 +5,7 @@ import pytest
 from tests.conftest import ADMIN
 
 SCOPES = ["read", "write", "gates:read", "admin"]
+NO_ID = "8a6e0804-2bd0-4672-b79a-d97b65d92f51"
 
 # (route class, method, path, json body, the scope it needs)
 ROUTES = [
@@ -12,6 +13,26 @@ ROUTES = [
     ("tokens:revoke", "DELETE", "/api/v1/tokens/8a6e0804-2bd0-4672-b79a-d97b65d92f51", None, "admin"),
     ("incidents:list", "GET", "/api/v1/incidents", None, "read"),
     ("incidents:get", "GET", "/api/v1/incidents/PNOTHERE", None, "read"),
+    ("postmortems:create", "POST", "/api/v1/postmortems",
+     {"title": "x", "incident_ids": ["PNOTHERE"], "framework": "five_whys"}, "write"),
+    ("postmortems:list", "GET", "/api/v1/postmortems", None, "read"),
+    ("postmortems:get", "GET", f"/api/v1/postmortems/{NO_ID}", None, "read"),
+    ("postmortems:update", "PATCH", f"/api/v1/postmortems/{NO_ID}", {"title": "x"}, "write"),
+    ("postmortems:transition", "POST", f"/api/v1/postmortems/{NO_ID}/transitions", {"to": "in_review"}, "write"),
+    ("postmortems:analysis", "PUT", f"/api/v1/postmortems/{NO_ID}/analysis", {"nodes": [], "edges": []}, "write"),
+    ("findings:create", "POST", f"/api/v1/postmortems/{NO_ID}/findings",
+     {"statement": "x", "category": "process", "impact": "low", "effort": "low", "decision": "rejected"}, "write"),
+    ("findings:list", "GET", "/api/v1/findings?tag=x", None, "read"),
+    ("findings:get", "GET", f"/api/v1/findings/{NO_ID}", None, "read"),
+    ("findings:update", "PATCH", f"/api/v1/findings/{NO_ID}", {"statement": "x"}, "write"),
+    ("findings:delete", "DELETE", f"/api/v1/findings/{NO_ID}", None, "write"),
+    ("action-items:create", "POST", f"/api/v1/findings/{NO_ID}/action-items",
+     {"title": "x", "owner": "o", "priority": "P1", "due_date": "2026-12-01", "durability": "detect"}, "write"),
+    ("action-items:list", "GET", "/api/v1/action-items?overdue=true", None, "read"),
+    ("action-items:get", "GET", f"/api/v1/action-items/{NO_ID}", None, "read"),
+    ("action-items:update", "PATCH", f"/api/v1/action-items/{NO_ID}", {"status": "completed"}, "write"),
+    ("action-items:delete", "DELETE", f"/api/v1/action-items/{NO_ID}", None, "write"),
+    ("lint:blame", "POST", "/api/v1/lint/blame", {"text": "He was careless."}, "read"),
 ]
 
 

@@ -2,8 +2,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from app.auth import ReadDep
+from app.clock import as_utc
 from app.db import SessionDep
 from app.errors import error_responses
 from app.incidents import service
@@ -12,6 +14,7 @@ from app.incidents.schemas import IncidentList, IncidentPublic
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses=error_responses(401, 403, 422))
 
 Status = Literal["triggered", "acknowledged", "resolved"]
+UTCQuery = Annotated[datetime, AfterValidator(as_utc)]
 
 
 @router.get("", response_model=IncidentList, responses=error_responses(400))
@@ -22,8 +25,8 @@ async def list_incidents(
     team: Annotated[str | None, Query(description="PagerDuty team id or name")] = None,
     status: Status | None = None,
     severity: str | None = None,
-    since: Annotated[datetime | None, Query(description="triggered at or after")] = None,
-    until: Annotated[datetime | None, Query(description="triggered before")] = None,
+    since: Annotated[UTCQuery | None, Query(description="triggered at or after (UTC when no offset)")] = None,
+    until: Annotated[UTCQuery | None, Query(description="triggered before (UTC when no offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> IncidentList:

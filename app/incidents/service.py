@@ -8,11 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit, clock
-from app.db import insert_for, lock_for_update
+from app.db import insert_for, lock_for_update, serialize_on
 from app.errors import NotFound
 from app.inbound.models import InboundEvent
 from app.incidents.fold import EventRecord, IncidentState, fold, incident_reference, parse_time
 from app.incidents.models import Incident, IncidentEvent, IncidentTeam
+from app.packets.service import request_packet
 from app.pagination import Page, paginate
 
 INCIDENT_FIELDS = tuple(f for f in IncidentState.__dataclass_fields__ if f != "external_id")
@@ -30,20 +31,33 @@ async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, ru
     if ref is None:
         return
     incident = await _lock_or_create(session, external_id=ref["id"])
-    await session.execute(
+    recorded = await session.execute(
         insert_for(session, IncidentEvent)
         .values(id=uuid.uuid4(), incident_id=incident.id, event_id=inbound.external_id, event_type=inbound.event_type,
                 occurred_at=occurred_at, agent=event.get("agent"), data=event["data"])
         .on_conflict_do_nothing(index_elements=["event_id"])
     )
-    state = fold(await _history(session, incident.id), by_priority=runtime.settings.priority_severity,
+    if recorded.rowcount == 0:
+        return  # applied before: the incident already reflects it
+    before = IncidentState(fingerprint=incident.fingerprint, triggered_at=incident.triggered_at,
+                           resolved_at=incident.resolved_at)
+    state = fold(await history(session, incident.id), by_priority=runtime.settings.priority_severity,
                  by_urgency=runtime.settings.urgency_severity)
     for name in INCIDENT_FIELDS:
         setattr(incident, name, getattr(state, name))
     await _replace_teams(session, incident)
-    await _link_repeats(session, incident, lookback=timedelta(days=runtime.settings.repeat_lookback_days))
+    lookback = timedelta(days=runtime.settings.repeat_lookback_days)
+    await _link_repeats(session, fingerprint=incident.fingerprint, around=incident.triggered_at, lookback=lookback)
+    if (before.fingerprint, before.triggered_at) != (incident.fingerprint, incident.triggered_at):
+        # The incident left its old place: the incidents it used to precede need relinking.
+        await _link_repeats(session, fingerprint=before.fingerprint, around=before.triggered_at, lookback=lookback)
+    await session.refresh(incident, ["repeat_of_id"])
     audit.record(session, actor="pagerduty", action=inbound.event_type, entity="incident", entity_id=incident.id,
                  diff={"event_id": inbound.external_id, "status": incident.status})
+    # A new resolve (the first, or one after a reopen) starts the packet; a merge links to its target instead.
+    if incident.resolved_at and incident.resolved_at != before.resolved_at and not incident.merged_into_external_id:
+        await request_packet(session, incident=incident, reason="resolved", actor="pagerduty",
+                             sla_hours=runtime.settings.packet_sla_hours)
 
 
 async def _lock_or_create(session: AsyncSession, *, external_id: str) -> Incident:
@@ -57,7 +71,8 @@ async def _lock_or_create(session: AsyncSession, *, external_id: str) -> Inciden
     return (await session.scalars(lock_for_update(session, query).execution_options(populate_existing=True))).one()
 
 
-async def _history(session: AsyncSession, incident_id: uuid.UUID) -> list[EventRecord]:
+async def history(session: AsyncSession, incident_id: uuid.UUID) -> list[EventRecord]:
+    """Every PagerDuty event recorded for an incident, in no particular order."""
     rows = await session.execute(
         sa.select(IncidentEvent.event_id, IncidentEvent.event_type, IncidentEvent.occurred_at, IncidentEvent.agent,
                   IncidentEvent.data).where(IncidentEvent.incident_id == incident_id)
@@ -71,16 +86,18 @@ async def _replace_teams(session: AsyncSession, incident: Incident) -> None:
     session.add_all(IncidentTeam(incident_id=incident.id, team_id=tid, team_name=name) for tid, name in teams.items())
 
 
-async def _link_repeats(session: AsyncSession, incident: Incident, *, lookback: timedelta) -> None:
-    """Set `repeat_of_id` for this incident and for later ones it may now precede (backfill-safe)."""
-    if incident.triggered_at is None:
+async def _link_repeats(session: AsyncSession, *, fingerprint: str | None, around: datetime | None,
+                        lookback: timedelta) -> None:
+    """Set `repeat_of_id` for the incidents of a fingerprint that `around` can precede (backfill-safe)."""
+    if fingerprint is None or around is None:
         return
+    # Two incidents of one fingerprint applied at once would not see each other's new row.
+    await serialize_on(session, f"fingerprint:{fingerprint}")
     await session.flush()
     rows = (await session.execute(
         sa.select(Incident.id, Incident.triggered_at, Incident.repeat_of_id)
-        .where(Incident.fingerprint == incident.fingerprint,
-               Incident.triggered_at >= incident.triggered_at - lookback,
-               Incident.triggered_at <= incident.triggered_at + lookback)
+        .where(Incident.fingerprint == fingerprint,
+               Incident.triggered_at >= around - lookback, Incident.triggered_at <= around + lookback)
         .order_by(Incident.triggered_at, Incident.id)
     )).all()
     latest_before: tuple[uuid.UUID, datetime] | None = None  # the newest incident strictly earlier
@@ -91,9 +108,8 @@ async def _link_repeats(session: AsyncSession, incident: Incident, *, lookback: 
         group = (incident_id, triggered_at)
         in_window = latest_before is not None and triggered_at - latest_before[1] <= lookback
         wanted = latest_before[0] if in_window else None
-        if triggered_at >= incident.triggered_at and wanted != repeat_of_id:
+        if triggered_at >= around and wanted != repeat_of_id:
             await session.execute(sa.update(Incident).where(Incident.id == incident_id).values(repeat_of_id=wanted))
-    await session.refresh(incident, ["repeat_of_id"])
 
 
 async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident:

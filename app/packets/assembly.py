@@ -1,0 +1,117 @@
+"""Assembling one packet version: claim it, gather the facts, store it once.
+
+The PagerDuty reads happen between two short transactions, never inside one.
+"""
+
+import asyncio
+import hashlib
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.db import lock_for_update
+from app.incidents.models import Incident
+from app.incidents.service import history
+from app.integrations.pagerduty.client import FetchError, PagerDutyReader
+from app.packets.content import ApiFacts, PacketInputs, build_content
+from app.packets.models import EventPacket, PacketStatement
+
+FINISHED = ("complete", "partial", "failed")
+
+
+def canonical_sha256(content: dict[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim(session: AsyncSession, *, packet_id: uuid.UUID) -> EventPacket | None:
+    """The packet, now `assembling`; None when another run already finished it."""
+    query = lock_for_update(session, sa.select(EventPacket).where(EventPacket.id == packet_id))
+    packet = await session.scalar(query)
+    if packet is None or packet.status in FINISHED:
+        return None
+    packet.status = "assembling"
+    packet.attempts += 1
+    return packet
+
+
+async def gather_inputs(session: AsyncSession, *, packet: EventPacket, lookback_days: int) -> PacketInputs:
+    """Everything the database knows: the incident, its webhook history, statements, similar incidents."""
+    incident = await session.get(Incident, packet.incident_id)
+    statements = await session.scalars(
+        sa.select(PacketStatement).where(PacketStatement.incident_id == incident.id,
+                                         PacketStatement.created_at <= packet.requested_at)
+        .order_by(PacketStatement.created_at))
+    return PacketInputs(
+        incident={column.key: getattr(incident, column.key) for column in Incident.__table__.columns},
+        events=await history(session, incident.id),
+        statements=[{"author": s.author, "text": s.text, "at": s.created_at.isoformat()} for s in statements],
+        similar_incidents=await similar_incidents(session, incident=incident, lookback=timedelta(days=lookback_days)),
+    )
+
+
+async def similar_incidents(session: AsyncSession, *, incident: Incident, lookback: timedelta) -> list[dict[str, Any]]:
+    """Earlier incidents with the same fingerprint inside the lookback window, newest first."""
+    if incident.triggered_at is None:
+        return []
+    rows = await session.scalars(
+        sa.select(Incident).where(Incident.fingerprint == incident.fingerprint, Incident.id != incident.id,
+                                  Incident.triggered_at >= incident.triggered_at - lookback,
+                                  Incident.triggered_at <= incident.triggered_at)
+        .order_by(Incident.triggered_at.desc()))
+    return [{"incident_id": str(other.id), "external_id": other.external_id, "title": other.title,
+             "triggered_at": other.triggered_at.isoformat(), "postmortem_id": None,
+             "open_action_items": [], "overdue_action_items": []} for other in rows]
+
+
+async def fetch_api_facts(reader: PagerDutyReader | None, external_id: str) -> tuple[ApiFacts, list[dict[str, str]]]:
+    """Incident, log entries, alerts and notes, read concurrently; what could not be read becomes a gap."""
+    if reader is None:
+        return ApiFacts(), [{"source": "pagerduty_api", "what": "incident, log entries, alerts, notes",
+                             "reason": "no API token configured (LOOPGATE_PAGERDUTY_API_TOKEN): "
+                                       "built from webhook data alone"}]
+
+    async def whole(name: str, read: Any) -> tuple[Any, str | None]:
+        try:
+            return await read, None
+        except FetchError as exc:
+            return None, str(exc)
+
+    base = f"/incidents/{external_id}"
+    (incident, incident_gap), (log_entries, log_gap), (alerts, alert_gap), (notes, notes_gap) = await asyncio.gather(
+        whole("incident", reader.incident(external_id)),
+        reader.pages(f"{base}/log_entries", "log_entries", {"include[]": "channels"}),
+        reader.pages(f"{base}/alerts", "alerts"),
+        whole("notes", reader.notes(external_id)),
+    )
+    gaps = [{"source": "pagerduty_api", "what": what, "reason": reason}
+            for what, reason in (("incident", incident_gap), ("log_entries", log_gap), ("alerts", alert_gap),
+                                 ("notes", notes_gap)) if reason]
+    return ApiFacts(incident=incident, log_entries=log_entries, alerts=alerts, notes=notes), gaps
+
+
+async def finish(session: AsyncSession, *, packet_id: uuid.UUID, inputs: PacketInputs) -> bool:
+    """Store the content once; False when another run stored it first."""
+    content = build_content(inputs)
+    result = await session.execute(
+        sa.update(EventPacket)
+        .where(EventPacket.id == packet_id, EventPacket.status.not_in(FINISHED))
+        .values(status="partial" if inputs.gaps else "complete", content=content, sha256=canonical_sha256(content),
+                assembled_at=clock.now(), last_error=None)
+    )
+    return result.rowcount == 1
+
+
+async def record_failure(session: AsyncSession, *, packet_id: uuid.UUID, error: str, max_attempts: int) -> None:
+    """Keep the error on the row; after the last attempt the version is `failed`."""
+    packet = await session.get(EventPacket, packet_id)
+    if packet is None or packet.status in FINISHED:
+        return
+    packet.last_error = error[:4000]
+    if packet.attempts >= max_attempts:
+        packet.status = "failed"

@@ -1,0 +1,62 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from app.auth import ReadDep, WriteDep
+from app.db import SessionDep
+from app.errors import error_responses
+from app.incidents.service import get_incident
+from app.packets import service
+from app.packets.models import EventPacket
+from app.packets.schemas import PacketPublic, PacketRequested, StatementCreate
+
+router = APIRouter(prefix="/api/v1/incidents/{incident_id}/packet", tags=["packets"],
+                   responses=error_responses(401, 403, 404, 422))
+
+EMPTY = {"timeline": [], "alerts": [], "notes": [], "responders": [], "decision_points": [], "impact": {},
+         "similar_incidents": [], "gaps": []}
+
+
+def _public(packet: EventPacket, versions: list[EventPacket]) -> PacketPublic:
+    return PacketPublic(
+        incident_id=packet.incident_id, version=packet.version, status=packet.status, reason=packet.reason,
+        assembled_at=packet.assembled_at, sla_due_at=packet.sla_due_at, sha256=packet.sha256,
+        **(packet.content or EMPTY), last_error=packet.last_error,
+        versions=[{"version": v.version, "status": v.status, "assembled_at": v.assembled_at} for v in versions],
+    )
+
+
+def _requested(packet: EventPacket) -> PacketRequested:
+    return PacketRequested(incident_id=packet.incident_id, version=packet.version, status=packet.status)
+
+
+@router.get("", response_model=PacketPublic)
+async def get_packet(incident_id: str, session: SessionDep, _: ReadDep,
+                     version: Annotated[int | None, Query(ge=1)] = None) -> PacketPublic:
+    """The newest Event Packet, or `?version=N`; 404 until the first exists."""
+    incident = await get_incident(session, incident_id=incident_id)
+    packet, versions = await service.get_packet(session, incident=incident, version=version)
+    return _public(packet, versions)
+
+
+@router.post("/rebuild", status_code=status.HTTP_202_ACCEPTED, response_model=PacketRequested)
+async def rebuild_packet(incident_id: str, request: Request, session: SessionDep, principal: WriteDep
+                         ) -> PacketRequested:
+    """Assemble a new version from fresh PagerDuty reads."""
+    incident = await get_incident(session, incident_id=incident_id)
+    packet = await service.request_packet(session, incident=incident, reason="rebuild", actor=principal.name,
+                                          sla_hours=request.app.state.runtime.settings.packet_sla_hours)
+    await session.commit()
+    return _requested(packet)
+
+
+@router.post("/statements", status_code=status.HTTP_202_ACCEPTED, response_model=PacketRequested)
+async def add_statement(incident_id: str, body: StatementCreate, request: Request, session: SessionDep,
+                        principal: WriteDep) -> PacketRequested:
+    """A stakeholder impact statement; a new version includes it."""
+    incident = await get_incident(session, incident_id=incident_id)
+    packet = await service.add_statement(session, incident=incident, author=body.author, text=body.text,
+                                         actor=principal.name,
+                                         sla_hours=request.app.state.runtime.settings.packet_sla_hours)
+    await session.commit()
+    return _requested(packet)

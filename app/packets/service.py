@@ -1,0 +1,88 @@
+"""Event Packets: ask for a new version, read versions, and the facts the gate needs."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import audit
+from app.errors import NotFound
+from app.incidents.models import Incident
+from app.packets.models import EventPacket, PacketStatement
+from app.queue import enqueue_after_commit
+
+
+async def request_packet(session: AsyncSession, *, incident: Incident, reason: str, actor: str,
+                         sla_hours: int) -> EventPacket:
+    """Add a `pending` version; the assembly job is sent once this transaction commits."""
+    current = await session.scalar(
+        sa.select(sa.func.max(EventPacket.version)).where(EventPacket.incident_id == incident.id)
+    )
+    due = incident.resolved_at + timedelta(hours=sla_hours) if incident.resolved_at else None
+    packet = EventPacket(incident_id=incident.id, version=(current or 0) + 1, status="pending", reason=reason,
+                         sla_due_at=due, attempts=0)
+    session.add(packet)
+    await session.flush()
+    audit.record(session, actor=actor, action="packet.requested", entity="incident", entity_id=incident.id,
+                 diff={"version": packet.version, "reason": reason})
+    enqueue_after_commit(session, "assemble_packet", str(packet.id))
+    return packet
+
+
+@dataclass(frozen=True)
+class PacketSummary:
+    incident_id: uuid.UUID
+    version: int
+    status: str
+    similar_incident_ids: tuple[str, ...]
+
+
+async def latest_packets(session: AsyncSession, *, incident_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PacketSummary]:
+    """The newest version of each incident's packet (incidents without one are absent)."""
+    if not incident_ids:
+        return {}
+    newest = (
+        sa.select(EventPacket.incident_id, sa.func.max(EventPacket.version).label("version"))
+        .where(EventPacket.incident_id.in_(incident_ids))
+        .group_by(EventPacket.incident_id)
+        .subquery()
+    )
+    rows = await session.scalars(
+        sa.select(EventPacket).join(
+            newest, sa.and_(EventPacket.incident_id == newest.c.incident_id, EventPacket.version == newest.c.version)
+        )
+    )
+    return {
+        packet.incident_id: PacketSummary(
+            packet.incident_id, packet.version, packet.status,
+            tuple(str(s["incident_id"]) for s in (packet.content or {}).get("similar_incidents", [])),
+        )
+        for packet in rows
+    }
+
+
+async def get_packet(session: AsyncSession, *, incident: Incident, version: int | None) -> tuple[EventPacket, list]:
+    """A version of the incident's packet (the newest by default) and the list of all versions."""
+    versions = list(await session.scalars(
+        sa.select(EventPacket).where(EventPacket.incident_id == incident.id).order_by(EventPacket.version)))
+    if not versions:
+        raise NotFound(f"Incident {incident.external_id} has no Event Packet yet.")
+    chosen = versions[-1] if version is None else next((p for p in versions if p.version == version), None)
+    if chosen is None:
+        raise NotFound(f"Incident {incident.external_id} has no packet version {version}.",
+                       details={"versions": [p.version for p in versions]})
+    return chosen, versions
+
+
+async def add_statement(session: AsyncSession, *, incident: Incident, author: str, text: str, actor: str,
+                        sla_hours: int) -> EventPacket:
+    """Record a stakeholder's impact statement and ask for a version that includes it."""
+    statement = PacketStatement(incident_id=incident.id, author=author, text=text)
+    session.add(statement)
+    await session.flush()
+    audit.record(session, actor=actor, action="packet.statement_added", entity="incident", entity_id=incident.id,
+                 diff={"author": author})
+    return await request_packet(session, incident=incident, reason="statement", actor=actor, sla_hours=sla_hours)

@@ -1,0 +1,95 @@
+"""Reading postmortem rows: one row by id (or 404), and the rows hanging off a batch of parents.
+
+Relations are read with explicit batched queries rather than ORM lazy loading, which
+cannot run implicitly under asyncio.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import lock_for_update
+from app.errors import NotFound
+from app.postmortems.models import ActionItem, Finding, FindingTag, Postmortem, PostmortemIncident
+
+
+async def _one(session: AsyncSession, model: Any, row_id: uuid.UUID, *, lock: bool, what: str) -> Any:
+    query = sa.select(model).where(model.id == row_id)
+    if lock:
+        query = lock_for_update(session, query).execution_options(populate_existing=True)
+    row = await session.scalar(query)
+    if row is None:
+        raise NotFound(f"No {what} {row_id}.")
+    return row
+
+
+async def get_postmortem(session: AsyncSession, *, postmortem_id: uuid.UUID, lock: bool = False) -> Postmortem:
+    """A postmortem or 404; `lock` holds its row until commit (PostgreSQL), serialising changes to it."""
+    return await _one(session, Postmortem, postmortem_id, lock=lock, what="postmortem")
+
+
+async def get_finding(session: AsyncSession, *, finding_id: uuid.UUID) -> Finding:
+    """A finding or 404."""
+    return await _one(session, Finding, finding_id, lock=False, what="finding")
+
+
+async def get_action_item(session: AsyncSession, *, action_item_id: uuid.UUID) -> ActionItem:
+    """An action item or 404."""
+    return await _one(session, ActionItem, action_item_id, lock=False, what="action item")
+
+
+async def incident_ids_for(session: AsyncSession, *,
+                           postmortem_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Each postmortem's incident ids, in the order the author gave them."""
+    rows = await session.execute(
+        sa.select(PostmortemIncident.postmortem_id, PostmortemIncident.incident_id)
+        .where(PostmortemIncident.postmortem_id.in_(postmortem_ids))
+        .order_by(PostmortemIncident.postmortem_id, PostmortemIncident.position)
+    )
+    by_postmortem: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for postmortem_id, incident_id in rows:
+        by_postmortem[postmortem_id].append(incident_id)
+    return by_postmortem
+
+
+async def findings_of(session: AsyncSession, *, postmortem_id: uuid.UUID) -> list[Finding]:
+    """A postmortem's findings, oldest first (the order they were agreed)."""
+    return list(await session.scalars(
+        sa.select(Finding).where(Finding.postmortem_id == postmortem_id).order_by(Finding.created_at, Finding.id)
+    ))
+
+
+async def tags_for(session: AsyncSession, *, finding_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Each finding's tags, alphabetically."""
+    rows = await session.execute(
+        sa.select(FindingTag.finding_id, FindingTag.tag).where(FindingTag.finding_id.in_(finding_ids))
+        .order_by(FindingTag.finding_id, FindingTag.tag)
+    )
+    by_finding: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for finding_id, tag in rows:
+        by_finding[finding_id].append(tag)
+    return by_finding
+
+
+async def action_items_for(session: AsyncSession, *,
+                           finding_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[ActionItem]]:
+    """Each finding's action items, oldest first."""
+    items = await session.scalars(
+        sa.select(ActionItem).where(ActionItem.finding_id.in_(finding_ids))
+        .order_by(ActionItem.created_at, ActionItem.id)
+    )
+    by_finding: dict[uuid.UUID, list[ActionItem]] = defaultdict(list)
+    for item in items:
+        by_finding[item.finding_id].append(item)
+    return by_finding
+
+
+async def postmortem_ids_for(session: AsyncSession, *,
+                             finding_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The postmortem of each finding."""
+    rows = await session.execute(sa.select(Finding.id, Finding.postmortem_id).where(Finding.id.in_(finding_ids)))
+    return dict(rows.tuples().all())

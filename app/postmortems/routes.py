@@ -1,0 +1,241 @@
+"""The postmortem API: thin handlers that parse, call a service, commit and shape the answer."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.auth import ReadDep, WriteDep
+from app.config import Settings
+from app.db import SessionDep
+from app.errors import error_responses
+from app.postmortems import action_items, findings, reads, service, views
+from app.postmortems.blame import lint_blame
+from app.postmortems.schemas import (
+    ActionItemCreate,
+    ActionItemList,
+    ActionItemPublic,
+    ActionItemStatus,
+    ActionItemUpdate,
+    AnalysisGraph,
+    BlameIssuePublic,
+    Category,
+    Decision,
+    FindingCreate,
+    FindingList,
+    FindingPublic,
+    FindingUpdate,
+    NO_NUL,
+    LintRequest,
+    LintResponse,
+    PostmortemCreate,
+    PostmortemDetail,
+    PostmortemList,
+    PostmortemUpdate,
+    Priority,
+    Status,
+    Transition,
+)
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Overdue = Annotated[bool | None, Query(description="true: open, in_progress or blocked and due before today (UTC); "
+                                                   "false: every other item")]
+
+router = APIRouter(prefix="/api/v1", responses=error_responses(401, 403, 422))
+_404 = error_responses(404)
+_404_409 = error_responses(404, 409)
+
+# --- postmortems ---------------------------------------------------------------------------------
+
+
+@router.post("/postmortems", status_code=201, response_model=PostmortemDetail,
+             tags=["postmortems"])
+async def create_postmortem(body: PostmortemCreate, session: SessionDep, principal: WriteDep,
+                            settings: SettingsDep) -> PostmortemDetail:
+    """Start a draft postmortem over one or more incidents (Loopgate or PagerDuty ids)."""
+    postmortem = await service.create_postmortem(
+        session, title=body.title, incident_ids=body.incident_ids, framework=body.framework,
+        facilitator=body.facilitator, participants=[p.model_dump() for p in body.participants], actor=principal.name)
+    await session.commit()
+    return await views.postmortem_detail(session, postmortem_id=postmortem.id, settings=settings)
+
+
+@router.get("/postmortems", response_model=PostmortemList, responses=error_responses(400), tags=["postmortems"])
+async def list_postmortems(
+    session: SessionDep, _: ReadDep, status: Status | None = None,
+    incident: Annotated[str | None, Query(description="Loopgate or PagerDuty incident id", pattern=NO_NUL)] = None,
+    limit: Limit = 50, cursor: str | None = None,
+) -> PostmortemList:
+    """Postmortems, newest first."""
+    page = await service.list_postmortems(session, status=status, incident=incident, limit=limit, cursor=cursor)
+    return await views.postmortem_list(session, page)
+
+
+@router.get("/postmortems/{postmortem_id}", response_model=PostmortemDetail, responses=_404, tags=["postmortems"])
+async def get_postmortem(postmortem_id: uuid.UUID, session: SessionDep, _: ReadDep,
+                         settings: SettingsDep) -> PostmortemDetail:
+    """One postmortem with findings, action items, analysis, blame issues and the gate evaluated now."""
+    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings)
+
+
+@router.patch("/postmortems/{postmortem_id}", response_model=PostmortemDetail, responses=_404_409,
+              tags=["postmortems"])
+async def update_postmortem(postmortem_id: uuid.UUID, body: PostmortemUpdate, session: SessionDep,
+                            principal: WriteDep, settings: SettingsDep) -> PostmortemDetail:
+    """Edit a postmortem; a closed one answers 409."""
+    await service.update_postmortem(session, postmortem_id=postmortem_id, changes=body.model_dump(exclude_unset=True),
+                                    actor=principal.name)
+    await session.commit()
+    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings)
+
+
+@router.post("/postmortems/{postmortem_id}/transitions", response_model=PostmortemDetail, responses=_404_409,
+             tags=["postmortems"])
+async def transition_postmortem(postmortem_id: uuid.UUID, body: Transition, session: SessionDep,
+                                principal: WriteDep, settings: SettingsDep) -> PostmortemDetail:
+    """Move through draft → in_review → published → closed (or back to draft). 409 `invalid_transition`,
+    or `gate_failed` with the violations when the Integration Gate blocks closing."""
+    await service.transition_postmortem(session, postmortem_id=postmortem_id, to=body.to, actor=principal.name,
+                                        settings=settings)
+    await session.commit()
+    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings)
+
+
+@router.put("/postmortems/{postmortem_id}/analysis", response_model=PostmortemDetail, responses=_404_409,
+            tags=["postmortems"])
+async def set_analysis(postmortem_id: uuid.UUID, body: AnalysisGraph, session: SessionDep, principal: WriteDep,
+                       settings: SettingsDep) -> PostmortemDetail:
+    """Replace the analysis graph; 422 naming the node or edge that breaks the framework's rules."""
+    graph = body.model_dump(by_alias=True)
+    await service.set_analysis(session, postmortem_id=postmortem_id, nodes=graph["nodes"], edges=graph["edges"],
+                               actor=principal.name)
+    await session.commit()
+    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings)
+
+
+# --- findings ------------------------------------------------------------------------------------
+
+
+@router.post("/postmortems/{postmortem_id}/findings", status_code=201,
+             response_model=FindingPublic, responses=_404_409, tags=["findings"])
+async def create_finding(postmortem_id: uuid.UUID, body: FindingCreate, session: SessionDep,
+                         principal: WriteDep) -> FindingPublic:
+    """Add a finding to a postmortem that is not closed."""
+    finding = await findings.create_finding(session, postmortem_id=postmortem_id, fields=body.model_dump(),
+                                            actor=principal.name)
+    await session.commit()
+    return (await views.finding_views(session, [finding]))[0]
+
+
+@router.get("/findings", response_model=FindingList, responses=error_responses(400), tags=["findings"])
+async def list_findings(
+    session: SessionDep, _: ReadDep,
+    tag: Annotated[str | None, Query(description="normalised like stored tags: '#Config Management' works",
+                                     pattern=NO_NUL)] = None,
+    category: Category | None = None, decision: Decision | None = None,
+    q: Annotated[str | None, Query(description="in the statement or the proposal, case-insensitive",
+                                   max_length=500, pattern=NO_NUL)] = None,
+    postmortem_id: uuid.UUID | None = None, limit: Limit = 50, cursor: str | None = None,
+) -> FindingList:
+    """The knowledge base: findings across all postmortems, newest first."""
+    page = await findings.list_findings(session, tag=tag, category=category, q=q, decision=decision,
+                                        postmortem_id=postmortem_id, limit=limit, cursor=cursor)
+    return await views.finding_list(session, page)
+
+
+@router.get("/findings/{finding_id}", response_model=FindingPublic, responses=_404, tags=["findings"])
+async def get_finding(finding_id: uuid.UUID, session: SessionDep, _: ReadDep) -> FindingPublic:
+    """One finding with its action items."""
+    finding = await reads.get_finding(session, finding_id=finding_id)
+    return (await views.finding_views(session, [finding]))[0]
+
+
+@router.patch("/findings/{finding_id}", response_model=FindingPublic, responses=_404_409, tags=["findings"])
+async def update_finding(finding_id: uuid.UUID, body: FindingUpdate, session: SessionDep,
+                         principal: WriteDep) -> FindingPublic:
+    """Edit a finding; 409 once its postmortem is closed."""
+    finding = await findings.update_finding(session, finding_id=finding_id,
+                                            changes=body.model_dump(exclude_unset=True), actor=principal.name)
+    await session.commit()
+    return (await views.finding_views(session, [finding]))[0]
+
+
+@router.delete("/findings/{finding_id}", status_code=204, response_class=Response,
+               responses=_404_409, tags=["findings"])
+async def delete_finding(finding_id: uuid.UUID, session: SessionDep, principal: WriteDep) -> Response:
+    """Delete a finding with its action items; 409 once its postmortem is closed."""
+    await findings.delete_finding(session, finding_id=finding_id, actor=principal.name)
+    await session.commit()
+    return Response(status_code=204)
+
+
+# --- action items --------------------------------------------------------------------------------
+
+
+@router.post("/findings/{finding_id}/action-items", status_code=201,
+             response_model=ActionItemPublic, responses=_404, tags=["action items"])
+async def create_action_item(finding_id: uuid.UUID, body: ActionItemCreate, session: SessionDep,
+                             principal: WriteDep) -> ActionItemPublic:
+    """Add an action item to a finding; it starts open."""
+    item = await action_items.create_action_item(session, finding_id=finding_id, fields=body.model_dump(),
+                                                 actor=principal.name)
+    await session.commit()
+    return (await views.action_item_views(session, [item]))[0]
+
+
+@router.get("/action-items", response_model=ActionItemList, responses=error_responses(400), tags=["action items"])
+async def list_action_items(
+    session: SessionDep, _: ReadDep, owner: Annotated[str | None, Query(pattern=NO_NUL)] = None,
+    status: ActionItemStatus | None = None, priority: Priority | None = None, overdue: Overdue = None,
+    service_: Annotated[str | None, Query(alias="service", pattern=NO_NUL,
+                                          description="service id or name of an incident of the postmortem")] = None,
+    limit: Limit = 50, cursor: str | None = None,
+) -> ActionItemList:
+    """Action items across postmortems, newest first."""
+    page = await action_items.list_action_items(session, owner=owner, status=status, priority=priority,
+                                                overdue=overdue, service=service_, limit=limit, cursor=cursor)
+    return await views.action_item_list(session, page)
+
+
+@router.get("/action-items/{action_item_id}", response_model=ActionItemPublic, responses=_404,
+            tags=["action items"])
+async def get_action_item(action_item_id: uuid.UUID, session: SessionDep, _: ReadDep) -> ActionItemPublic:
+    """One action item."""
+    item = await reads.get_action_item(session, action_item_id=action_item_id)
+    return (await views.action_item_views(session, [item]))[0]
+
+
+@router.patch("/action-items/{action_item_id}", response_model=ActionItemPublic, responses=_404,
+              tags=["action items"])
+async def update_action_item(action_item_id: uuid.UUID, body: ActionItemUpdate, session: SessionDep,
+                             principal: WriteDep) -> ActionItemPublic:
+    """Edit an action item or move its status; completed_at and closed_at follow the status."""
+    item = await action_items.update_action_item(session, action_item_id=action_item_id,
+                                                 changes=body.model_dump(exclude_unset=True), actor=principal.name)
+    await session.commit()
+    return (await views.action_item_views(session, [item]))[0]
+
+
+@router.delete("/action-items/{action_item_id}", status_code=204, response_class=Response,
+               responses=_404_409, tags=["action items"])
+async def delete_action_item(action_item_id: uuid.UUID, session: SessionDep, principal: WriteDep) -> Response:
+    """Delete an action item; 409 once its postmortem is closed (mark it wont_do instead)."""
+    await action_items.delete_action_item(session, action_item_id=action_item_id, actor=principal.name)
+    await session.commit()
+    return Response(status_code=204)
+
+
+# --- blame lint ----------------------------------------------------------------------------------
+
+
+@router.post("/lint/blame", response_model=LintResponse, tags=["lint"])
+async def lint(body: LintRequest, _: ReadDep, settings: SettingsDep) -> LintResponse:
+    """Blame language in a text, with a reframing suggestion for each issue (LOOPGATE_BLAME_INDICATORS)."""
+    issues = lint_blame(body.text, settings.blame_indicator_set)
+    return LintResponse(issues=[BlameIssuePublic(**vars(issue)) for issue in issues])

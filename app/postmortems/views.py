@@ -1,0 +1,107 @@
+"""Read models: postmortems, findings and action items as the API answers them.
+
+A postmortem's detail nests its findings and their action items, and carries the
+blame-lint issues and the Integration Gate evaluated at the moment of the request.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.pagination import Page
+from app.postmortems import gate
+from app.postmortems.action_items import is_overdue, today
+from app.postmortems.advice import advise
+from app.postmortems.models import ActionItem, Finding, Postmortem
+from app.postmortems.reads import (
+    action_items_for,
+    get_postmortem,
+    incident_ids_for,
+    postmortem_ids_for,
+    tags_for,
+)
+from app.postmortems.schemas import (
+    ActionItemList,
+    ActionItemPublic,
+    AdvicePublic,
+    FindingList,
+    FindingPublic,
+    LocatedBlameIssue,
+    PostmortemDetail,
+    PostmortemList,
+    PostmortemPublic,
+)
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
+def _action_item(item: ActionItem, *, postmortem_id: uuid.UUID, on: date) -> ActionItemPublic:
+    # ticket stays None until the Jira issue adds tickets.
+    return ActionItemPublic(**_columns(item), postmortem_id=postmortem_id, overdue=is_overdue(item, on=on))
+
+
+def _finding(finding: Finding, *, tags: list[str], items: Sequence[ActionItem], on: date) -> FindingPublic:
+    advice = advise(impact=finding.impact, effort=finding.effort, decision=finding.decision)
+    return FindingPublic(
+        **_columns(finding), tags=tags, advice=AdvicePublic(**vars(advice)),
+        action_items=[_action_item(item, postmortem_id=finding.postmortem_id, on=on) for item in items],
+    )
+
+
+async def finding_views(session: AsyncSession, findings: Sequence[Finding]) -> list[FindingPublic]:
+    """Findings with their tags, advice and action items."""
+    ids = [finding.id for finding in findings]
+    tags, items = await tags_for(session, finding_ids=ids), await action_items_for(session, finding_ids=ids)
+    on = today()
+    return [_finding(f, tags=tags.get(f.id, []), items=items.get(f.id, []), on=on) for f in findings]
+
+
+async def finding_list(session: AsyncSession, page: Page[Finding]) -> FindingList:
+    """A page of the knowledge base."""
+    return FindingList(items=await finding_views(session, page.items), next_cursor=page.next_cursor)
+
+
+async def action_item_views(session: AsyncSession, items: Sequence[ActionItem]) -> list[ActionItemPublic]:
+    """Action items with their postmortem id and whether they are overdue today."""
+    postmortems = await postmortem_ids_for(session, finding_ids=list({item.finding_id for item in items}))
+    on = today()
+    return [_action_item(item, postmortem_id=postmortems[item.finding_id], on=on) for item in items]
+
+
+async def action_item_list(session: AsyncSession, page: Page[ActionItem]) -> ActionItemList:
+    """A page of action items."""
+    return ActionItemList(items=await action_item_views(session, page.items), next_cursor=page.next_cursor)
+
+
+async def postmortem_list(session: AsyncSession, page: Page[Postmortem]) -> PostmortemList:
+    """A page of postmortems with their incident ids (no findings: those are in the detail)."""
+    incidents = await incident_ids_for(session, postmortem_ids=[p.id for p in page.items])
+    return PostmortemList(
+        items=[PostmortemPublic(**_columns(p), incident_ids=incidents.get(p.id, [])) for p in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+async def postmortem_detail(session: AsyncSession, *, postmortem_id: uuid.UUID,
+                            settings: Settings) -> PostmortemDetail:
+    """The postmortem with findings, action items, analysis, blame issues and the gate evaluated now."""
+    postmortem = await get_postmortem(session, postmortem_id=postmortem_id)
+    record = await gate.load_record(session, postmortem=postmortem)
+    result, issues = await gate.evaluate(session, record=record, settings=settings)
+    on = today()
+    return PostmortemDetail(
+        **_columns(postmortem),
+        incident_ids=record.incident_ids,
+        findings=[_finding(f, tags=record.tags.get(f.id, []), items=record.action_items.get(f.id, []), on=on)
+                  for f in record.findings],
+        blame_issues=[LocatedBlameIssue(field=i.field, finding_id=i.finding_id, sentence=i.issue.sentence,
+                                        indicator=i.issue.indicator, suggestion=i.issue.suggestion,
+                                        start=i.issue.start, end=i.issue.end) for i in issues],
+        gate=result.to_dict(),
+    )

@@ -1,4 +1,4 @@
-"""The `loopgate` command: serve, worker, migrate, token create, jobs run."""
+"""The `loopgate` command: serve, worker, migrate, token create, jobs run, gate check."""
 
 import argparse
 import asyncio
@@ -86,6 +86,12 @@ def _jobs_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _gate_check(args: argparse.Namespace, settings: Settings | None) -> int:
+    from app.gate_cli import check
+
+    return check(url=args.url, token=args.token, postmortem_id=args.postmortem_id, service=args.service)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loopgate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -112,12 +118,22 @@ def build_parser() -> argparse.ArgumentParser:
     run = jobs.add_parser("run", help="run one job now against the configured database")
     run.add_argument("job")
     run.set_defaults(run=_jobs_run)
+    gate = commands.add_parser("gate", help="ask a running Loopgate's gates (for CI)")
+    gate_commands = gate.add_subparsers(dest="gate_command", required=True)
+    gate_check = gate_commands.add_parser("check", help="exit 0 pass, 1 fail, 2 error",
+                                          description="Reads LOOPGATE_URL and LOOPGATE_TOKEN unless given.")
+    gate_check.add_argument("postmortem_id", nargs="?", help="the postmortem that wants to close")
+    gate_check.add_argument("--service", help="the service that wants to deploy (PagerDuty id or name)")
+    gate_check.add_argument("--url", help="Loopgate's base URL (default: LOOPGATE_URL)")
+    gate_check.add_argument("--token", help="a token with the gates:read scope (default: LOOPGATE_TOKEN)")
+    gate_check.set_defaults(run=_gate_check, needs_settings=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = load_settings()
+    # `gate check` talks HTTP to a server; it needs none of the server's settings.
+    settings = load_settings() if getattr(args, "needs_settings", True) else None
     return args.run(args, settings)
 
 

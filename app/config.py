@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     jira_project: str | None = None
     jira_issue_type: str = "Task"
     jira_webhook_secret: SecretStr | None = None
+    # Every Jira call: its timeout; a ticket's create attempts, first back-off, and the pause
+    # between the two label searches that precede a retry (Jira search lags behind writes).
+    jira_timeout_seconds: float = Field(10.0, gt=0)
+    jira_max_attempts: int = Field(6, ge=1)
+    jira_backoff_seconds: float = Field(30.0, ge=0)
+    jira_search_delay_seconds: float = Field(5.0, ge=0)
+    jira_priority_map: CommaList = ["P1=Highest", "P2=High", "P3=Medium"]
+    jira_wont_do_resolutions: CommaList = ["Won't Do", "Won't Fix", "Declined", "Duplicate"]
 
     packet_sla_hours: int = Field(24, ge=1)
     postmortem_required_severities: CommaList = ["critical", "high"]
@@ -72,7 +80,8 @@ class Settings(BaseSettings):
     blame_indicators: str = ""
     blame_blocking: bool = False
 
-    @field_validator("postmortem_required_severities", "priority_severity_map", "urgency_severity_map", mode="before")
+    @field_validator("postmortem_required_severities", "priority_severity_map", "urgency_severity_map",
+                     "jira_priority_map", "jira_wont_do_resolutions", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split(value)
@@ -96,7 +105,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis:// or rediss://")
         return value or None
 
-    @field_validator("priority_severity_map", "urgency_severity_map")
+    @field_validator("priority_severity_map", "urgency_severity_map", "jira_priority_map")
     @classmethod
     def _valid_mapping(cls, value: list[str], info) -> list[str]:
         _parse_mapping(value, info.field_name)
@@ -111,6 +120,10 @@ class Settings(BaseSettings):
     @cached_property
     def blame_indicator_set(self) -> tuple[Indicator, ...]:
         return parse_indicators(self.blame_indicators)
+
+    @cached_property
+    def jira_priority(self) -> dict[str, str]:
+        return _parse_mapping(self.jira_priority_map, "jira_priority_map")
 
     @cached_property
     def priority_severity(self) -> dict[str, str]:

@@ -24,6 +24,7 @@ class Runtime:
     inbox: InboxWriter
     redis: Any = None
     pagerduty: Any = None
+    jira: Any = None
     inbound_handlers: dict[str, Any] = field(default_factory=dict)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -41,6 +42,8 @@ class Runtime:
             await self.redis.aclose()
         if self.pagerduty is not None:
             self.pagerduty.close()
+        if self.jira is not None:
+            self.jira.close()
         await self.engine.dispose()
 
 
@@ -64,6 +67,7 @@ async def open_runtime(settings: Settings, *, redis: Any = None) -> Runtime:
     runtime = Runtime(settings, engine, sessionmaker, queue, InboxWriter(sessionmaker), redis=redis,
                       inbound_handlers=inbound_handlers())
     runtime.pagerduty = pagerduty_reader(settings)
+    runtime.jira = jira_gateway(settings)
     ctx["runtime"] = runtime
     return runtime
 
@@ -108,3 +112,13 @@ async def worker_startup(ctx: dict[str, Any]) -> None:
 
 async def worker_shutdown(ctx: dict[str, Any]) -> None:
     await ctx["runtime"].close()
+
+
+def jira_gateway(settings: Settings) -> Any:
+    """The one Jira client, or None when Jira is not configured (tickets then wait as `pending`)."""
+    if not settings.jira_url or settings.jira_api_token is None:
+        return None
+    from app.integrations.jira.client import JiraGateway
+
+    return JiraGateway(url=settings.jira_url, email=settings.jira_email, token=settings.jira_api_token.get_secret_value(),
+                       timeout=settings.jira_timeout_seconds, ca_bundle=settings.ca_bundle)

@@ -15,6 +15,7 @@ from app.incidents.fold import EventRecord, IncidentState, fold, incident_refere
 from app.incidents.models import Incident, IncidentEvent, IncidentTeam
 from app.packets.service import request_packet
 from app.pagination import Page, paginate
+from app.queue import enqueue_after_commit
 
 INCIDENT_FIELDS = tuple(f for f in IncidentState.__dataclass_fields__ if f != "external_id")
 
@@ -46,12 +47,12 @@ async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, ru
     for name in INCIDENT_FIELDS:
         setattr(incident, name, getattr(state, name))
     await _replace_teams(session, incident)
-    lookback = timedelta(days=runtime.settings.repeat_lookback_days)
-    await _link_repeats(session, fingerprint=incident.fingerprint, around=incident.triggered_at, lookback=lookback)
     if (before.fingerprint, before.triggered_at) != (incident.fingerprint, incident.triggered_at):
-        # The incident left its old place: the incidents it used to precede need relinking.
-        await _link_repeats(session, fingerprint=before.fingerprint, around=before.triggered_at, lookback=lookback)
-    await session.refresh(incident, ["repeat_of_id"])
+        # Repeats are relinked in their own transaction, after this one commits: linking locks other
+        # incidents' rows, and doing it while this incident's row is locked could deadlock.
+        enqueue_after_commit(session, "link_repeats", incident.fingerprint, _iso(incident.triggered_at))
+        if before.fingerprint is not None:
+            enqueue_after_commit(session, "link_repeats", before.fingerprint, _iso(before.triggered_at))
     audit.record(session, actor="pagerduty", action=inbound.event_type, entity="incident", entity_id=incident.id,
                  diff={"event_id": inbound.external_id, "status": incident.status})
     # A new resolve (the first, or one after a reopen) starts the packet; a merge links to its target instead.
@@ -86,14 +87,21 @@ async def _replace_teams(session: AsyncSession, incident: Incident) -> None:
     session.add_all(IncidentTeam(incident_id=incident.id, team_id=tid, team_name=name) for tid, name in teams.items())
 
 
-async def _link_repeats(session: AsyncSession, *, fingerprint: str | None, around: datetime | None,
-                        lookback: timedelta) -> None:
-    """Set `repeat_of_id` for the incidents of a fingerprint that `around` can precede (backfill-safe)."""
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+async def link_repeats(session: AsyncSession, *, fingerprint: str | None, around: datetime | None,
+                       lookback: timedelta) -> None:
+    """Set `repeat_of_id` for the incidents of a fingerprint that `around` can precede (backfill-safe).
+
+    Repeats are a function of the set of incidents: each one points at the most recent earlier
+    incident of its fingerprint within the lookback, whatever order they arrived in.
+    """
     if fingerprint is None or around is None:
         return
-    # Two incidents of one fingerprint applied at once would not see each other's new row.
+    # Two linkings of one fingerprint at once would not see each other's writes.
     await serialize_on(session, f"fingerprint:{fingerprint}")
-    await session.flush()
     rows = (await session.execute(
         sa.select(Incident.id, Incident.triggered_at, Incident.repeat_of_id)
         .where(Incident.fingerprint == fingerprint,

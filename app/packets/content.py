@@ -8,7 +8,7 @@ timeline when a log entry of the same kind lies within `SAME_MOMENT` of it.
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.incidents.fold import EventRecord, parse_time
@@ -104,17 +104,17 @@ def timeline(events: Iterable[EventRecord], api: ApiFacts) -> list[dict[str, Any
 
 
 def notes(events: Iterable[EventRecord], api: ApiFacts) -> list[dict[str, Any]]:
+    """Every note once: the API's notes and the webhook's `incident.annotated`, by note id."""
     found: dict[str, dict[str, Any]] = {}
     for note in api.notes or ():
-        found[str(note.get("content", "")).strip()] = {
-            "id": note.get("id"), "at": note.get("created_at"), "author": _actor(note.get("user")),
-            "content": note.get("content", "")}
+        found[str(note.get("id"))] = {"id": note.get("id"), "at": note.get("created_at"),
+                                      "author": _actor(note.get("user")), "content": note.get("content", "")}
     for event in events:
         if event.event_type == "incident.annotated":
-            content = str(event.data.get("content", ""))
-            found.setdefault(content.strip(), {"id": event.data.get("id"), "at": _iso(event.occurred_at),
-                                               "author": _actor(event.agent), "content": content})
-    return sorted(found.values(), key=lambda n: n["at"] or "")
+            note_id = str(event.data.get("id") or event.event_id)
+            found.setdefault(note_id, {"id": note_id, "at": _iso(event.occurred_at), "author": _actor(event.agent),
+                                       "content": str(event.data.get("content", ""))})
+    return sorted(found.values(), key=lambda n: (parse_time(n["at"]) or datetime.min.replace(tzinfo=UTC), n["id"]))
 
 
 def responders(events: Iterable[EventRecord], api: ApiFacts) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ EMPTY = {"timeline": [], "alerts": [], "notes": [], "responders": [], "decision_
          "similar_incidents": [], "gaps": []}
 
 
-def _public(packet: EventPacket, versions: list[EventPacket]) -> PacketPublic:
+def _public(packet: EventPacket, versions: list[service.VersionRow]) -> PacketPublic:
     return PacketPublic(
         incident_id=packet.incident_id, version=packet.version, status=packet.status, reason=packet.reason,
         assembled_at=packet.assembled_at, sla_due_at=packet.sla_due_at, sha256=packet.sha256,

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,13 @@ async def request_packet(session: AsyncSession, *, incident: Incident, reason: s
                  diff={"version": packet.version, "reason": reason})
     enqueue_after_commit(session, "assemble_packet", str(packet.id))
     return packet
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: int
+    status: str
+    assembled_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -64,17 +71,21 @@ async def latest_packets(session: AsyncSession, *, incident_ids: Sequence[uuid.U
     }
 
 
-async def get_packet(session: AsyncSession, *, incident: Incident, version: int | None) -> tuple[EventPacket, list]:
+async def get_packet(session: AsyncSession, *, incident: Incident, version: int | None
+                     ) -> tuple[EventPacket, list[VersionRow]]:
     """A version of the incident's packet (the newest by default) and the list of all versions."""
-    versions = list(await session.scalars(
-        sa.select(EventPacket).where(EventPacket.incident_id == incident.id).order_by(EventPacket.version)))
+    versions = [VersionRow(*row) for row in await session.execute(
+        sa.select(EventPacket.version, EventPacket.status, EventPacket.assembled_at)
+        .where(EventPacket.incident_id == incident.id).order_by(EventPacket.version))]
     if not versions:
         raise NotFound(f"Incident {incident.external_id} has no Event Packet yet.")
-    chosen = versions[-1] if version is None else next((p for p in versions if p.version == version), None)
-    if chosen is None:
+    wanted = versions[-1].version if version is None else version
+    packet = await session.scalar(
+        sa.select(EventPacket).where(EventPacket.incident_id == incident.id, EventPacket.version == wanted))
+    if packet is None:
         raise NotFound(f"Incident {incident.external_id} has no packet version {version}.",
-                       details={"versions": [p.version for p in versions]})
-    return chosen, versions
+                       details={"versions": [v.version for v in versions]})
+    return packet, versions
 
 
 async def add_statement(session: AsyncSession, *, incident: Incident, author: str, text: str, actor: str,

@@ -2,7 +2,7 @@
 
 Work goes on after a postmortem closes, so items of a closed postmortem may still be
 added and updated; they may not be deleted (mark them wont_do: the closed record
-and the metrics keep them). The Jira ticket of an item arrives with the Jira issue.
+and the metrics keep them). Once an item has a Jira ticket, Jira owns its status.
 """
 
 import uuid
@@ -16,9 +16,11 @@ from app import audit, clock
 from app.incidents.models import Incident
 from app.pagination import Page, paginate
 from app.postmortems.changes import apply_changes, jsonable
+from app.postmortems.errors import StatusOwnedByJira
 from app.postmortems.models import ActionItem, Finding, PostmortemIncident
 from app.postmortems.reads import get_action_item, get_finding, get_postmortem
 from app.postmortems.service import ensure_open
+from app.tickets.reads import JIRA_OWNED, tickets_for
 
 OPEN_STATUSES = ("open", "in_progress", "blocked")
 CLOSED_STATUSES = ("completed", "wont_do")
@@ -70,6 +72,10 @@ async def update_action_item(session: AsyncSession, *, action_item_id: uuid.UUID
     await get_postmortem(session, postmortem_id=finding.postmortem_id, lock=True)
     changes = dict(changes)
     if "status" in changes:
+        ticket = (await tickets_for(session, action_item_ids=[item.id])).get(item.id)
+        if ticket is not None and ticket.state in JIRA_OWNED and changes["status"] != item.status:
+            raise StatusOwnedByJira(f"Action item {item.id} has Jira ticket {ticket.jira_key}: its status follows "
+                                    "the ticket in Jira.", details={"jira_key": ticket.jira_key})
         changes |= status_changes(item, changes.pop("status"))
     diff = apply_changes(item, changes)
     if diff:

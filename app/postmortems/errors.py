@@ -19,3 +19,9 @@ class PostmortemClosed(Conflict):
     """409: a closed postmortem is a record; it (and its findings) no longer change."""
 
     error = "postmortem_closed"
+
+
+class StatusOwnedByJira(Conflict):
+    """409: the item has a Jira ticket; its status follows the ticket's status category."""
+
+    error = "status_owned_by_jira"

@@ -4,10 +4,7 @@ The rules themselves are pure (app/gates); this module only reads what they need
 findings, their action items, each incident's latest Event Packet, the
 `similar_incidents_reviewed` flag and the blame-lint issue count.
 
-Tickets (DESIGN §2, the Jira outbox row) arrive with the Jira issue. Until then no
-action item has one, so `ActionItemFacts.ticket` is None for every item and each
-`decision=ticket` finding reports `finding_without_ticket` — which is the truth:
-no ticket exists. The Jira issue passes each item's ticket in `_action_item_facts`.
+Each action item carries its ticket (the Jira outbox row), or None when none was asked for.
 """
 
 import uuid
@@ -17,11 +14,21 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.gates import ActionItemFacts, FindingFacts, GateResult, PacketFacts, PostmortemFacts, evaluate_postmortem
+from app.gates import (
+    ActionItemFacts,
+    FindingFacts,
+    GateResult,
+    PacketFacts,
+    PostmortemFacts,
+    TicketFacts,
+    evaluate_postmortem,
+)
 from app.packets.service import latest_packets
 from app.postmortems.blame import BlameIssue, Indicator, lint_blame
 from app.postmortems.models import ActionItem, Finding, Postmortem
 from app.postmortems.reads import action_items_for, findings_of, incident_ids_for, tags_for
+from app.tickets.models import Ticket
+from app.tickets.reads import tickets_for
 
 # The postmortem's own prose, in the order an author reads it; finding statements follow.
 TEXT_FIELDS = ("title", "summary", "what_went_well", "what_could_improve", "lessons")
@@ -36,6 +43,7 @@ class PostmortemRecord:
     findings: list[Finding]
     tags: dict[uuid.UUID, list[str]] = field(default_factory=dict)
     action_items: dict[uuid.UUID, list[ActionItem]] = field(default_factory=dict)  # by finding id
+    tickets: dict[uuid.UUID, Ticket] = field(default_factory=dict)  # by action item id
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,10 @@ async def load_record(session: AsyncSession, *, postmortem: Postmortem) -> Postm
     incident_ids = (await incident_ids_for(session, postmortem_ids=[postmortem.id])).get(postmortem.id, [])
     findings = await findings_of(session, postmortem_id=postmortem.id)
     finding_ids = [finding.id for finding in findings]
+    items = await action_items_for(session, finding_ids=finding_ids)
+    tickets = await tickets_for(session, action_item_ids=[item.id for group in items.values() for item in group])
     return PostmortemRecord(postmortem, incident_ids, findings, await tags_for(session, finding_ids=finding_ids),
-                            await action_items_for(session, finding_ids=finding_ids))
+                            items, tickets)
 
 
 def blame_issues(record: PostmortemRecord, *, indicators: Sequence[Indicator]) -> list[LocatedIssue]:
@@ -74,7 +84,7 @@ async def evaluate(session: AsyncSession, *, record: PostmortemRecord,
     packets = await latest_packets(session, incident_ids=record.incident_ids)
     facts = PostmortemFacts(
         id=str(record.postmortem.id),
-        findings=tuple(_finding_facts(finding, record.action_items.get(finding.id, []))
+        findings=tuple(_finding_facts(finding, record.action_items.get(finding.id, []), record.tickets)
                        for finding in record.findings),
         # One entry per incident, with status None when no packet exists yet (the gate's packet_incomplete).
         packets=tuple(
@@ -88,12 +98,13 @@ async def evaluate(session: AsyncSession, *, record: PostmortemRecord,
     return evaluate_postmortem(facts, blame_blocking=settings.blame_blocking), issues
 
 
-def _finding_facts(finding: Finding, items: Sequence[ActionItem]) -> FindingFacts:
+def _finding_facts(finding: Finding, items: Sequence[ActionItem], tickets: dict[uuid.UUID, Ticket]) -> FindingFacts:
     return FindingFacts(id=str(finding.id), decision=finding.decision, systemic=finding.systemic,
-                        proposal=finding.proposal, action_items=tuple(map(_action_item_facts, items)))
+                        proposal=finding.proposal,
+                        action_items=tuple(_action_item_facts(item, tickets.get(item.id)) for item in items))
 
 
-def _action_item_facts(item: ActionItem) -> ActionItemFacts:
-    # ticket=None: see the module docstring; the Jira issue supplies the item's ticket here.
+def _action_item_facts(item: ActionItem, ticket: Ticket | None) -> ActionItemFacts:
     return ActionItemFacts(id=str(item.id), owner=item.owner, priority=item.priority, due_date=item.due_date,
-                           status=item.status, ticket=None)
+                           status=item.status,
+                           ticket=TicketFacts(ticket.state, ticket.jira_key) if ticket is not None else None)

@@ -36,6 +36,7 @@ from app.postmortems.schemas import (
     Status,
     Transition,
 )
+from app.tickets import service as tickets
 
 
 def _settings(request: Request) -> Settings:
@@ -179,12 +180,17 @@ async def delete_finding(finding_id: uuid.UUID, session: SessionDep, principal: 
 
 
 @router.post("/findings/{finding_id}/action-items", status_code=201,
-             response_model=ActionItemPublic, responses=_404, tags=["action items"])
-async def create_action_item(finding_id: uuid.UUID, body: ActionItemCreate, session: SessionDep,
+             response_model=ActionItemPublic, responses=error_responses(404, 502), tags=["action items"])
+async def create_action_item(finding_id: uuid.UUID, body: ActionItemCreate, request: Request, session: SessionDep,
                              principal: WriteDep) -> ActionItemPublic:
-    """Add an action item to a finding; it starts open."""
-    item = await action_items.create_action_item(session, finding_id=finding_id, fields=body.model_dump(),
-                                                 actor=principal.name)
+    """Add an action item to a finding; it starts open. `create_ticket` queues its Jira issue;
+    `jira_key` links an existing one (422 `jira_issue_not_found`, 502 `jira_unavailable`, nothing saved)."""
+    ticket_request = body.model_dump(include={"create_ticket", "jira_key"})
+    item = await action_items.create_action_item(
+        session, finding_id=finding_id, fields=body.model_dump(exclude={"create_ticket", "jira_key"}),
+        actor=principal.name)
+    await tickets.attach(session, item=item, **ticket_request, runtime=request.app.state.runtime,
+                         actor=principal.name)
     await session.commit()
     return (await views.action_item_views(session, [item]))[0]
 
@@ -211,13 +217,19 @@ async def get_action_item(action_item_id: uuid.UUID, session: SessionDep, _: Rea
     return (await views.action_item_views(session, [item]))[0]
 
 
-@router.patch("/action-items/{action_item_id}", response_model=ActionItemPublic, responses=_404,
-              tags=["action items"])
-async def update_action_item(action_item_id: uuid.UUID, body: ActionItemUpdate, session: SessionDep,
+@router.patch("/action-items/{action_item_id}", response_model=ActionItemPublic,
+              responses=error_responses(404, 409, 502), tags=["action items"])
+async def update_action_item(action_item_id: uuid.UUID, body: ActionItemUpdate, request: Request, session: SessionDep,
                              principal: WriteDep) -> ActionItemPublic:
-    """Edit an action item or move its status; completed_at and closed_at follow the status."""
-    item = await action_items.update_action_item(session, action_item_id=action_item_id,
-                                                 changes=body.model_dump(exclude_unset=True), actor=principal.name)
+    """Edit an action item or move its status; completed_at and closed_at follow the status. Once the item
+    has a ticket, Jira owns its status (409 `status_owned_by_jira`). A new `jira_key` or `create_ticket`
+    replaces a missing or failed ticket."""
+    changes = body.model_dump(exclude_unset=True)
+    ticket_request = {"create_ticket": changes.pop("create_ticket", False), "jira_key": changes.pop("jira_key", None)}
+    item = await action_items.update_action_item(session, action_item_id=action_item_id, changes=changes,
+                                                 actor=principal.name)
+    await tickets.attach(session, item=item, **ticket_request, runtime=request.app.state.runtime,
+                         actor=principal.name)
     await session.commit()
     return (await views.action_item_views(session, [item]))[0]
 

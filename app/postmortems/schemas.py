@@ -1,7 +1,6 @@
 """Request and response models of the postmortem API.
 
-Requests forbid unknown fields: a client sending `create_ticket` or `jira_key` before
-the Jira integration exists gets a 422 instead of having them silently ignored.
+Requests forbid unknown fields: a misspelt field gets a 422 instead of being ignored.
 In update models, a field that may not be null is typed without `None` and defaults
 to None: omitted means unchanged, while an explicit null fails validation (422).
 """
@@ -10,7 +9,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from app.postmortems.analysis import BARRIER_STATES, CATEGORIES, KINDS
 
@@ -29,6 +28,8 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Prose = Annotated[str, StringConstraints(max_length=100_000)]
 Statement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100_000)]
 IncidentRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+JiraKey = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z][A-Za-z0-9_]*-[0-9]+$",
+                                           max_length=50)]
 
 MAX_TAG_LENGTH = 100
 
@@ -191,7 +192,18 @@ class PostmortemList(BaseModel):
 # --- findings and action items ---------------------------------------------------------------
 
 
-class ActionItemCreate(Request):
+class TicketRequest(Request):
+    create_ticket: bool = Field(False, description="queue the creation of a Jira issue for this item")
+    jira_key: JiraKey | None = Field(None, description="link an existing Jira issue (checked to exist)")
+
+    @model_validator(mode="after")
+    def _one_way_to_a_ticket(self) -> "TicketRequest":
+        if self.create_ticket and self.jira_key:
+            raise ValueError("give either create_ticket or jira_key, not both")
+        return self
+
+
+class ActionItemCreate(TicketRequest):
     title: Title
     owner: Name
     priority: Priority
@@ -200,7 +212,7 @@ class ActionItemCreate(Request):
     description: Prose | None = None
 
 
-class ActionItemUpdate(Request):
+class ActionItemUpdate(TicketRequest):
     title: Title = None
     owner: Name = None
     priority: Priority = None
@@ -212,7 +224,7 @@ class ActionItemUpdate(Request):
 
 
 class TicketPublic(BaseModel):
-    """The Jira ticket of an action item; always null until the Jira integration exists."""
+    """The Jira ticket of an action item (the outbox row); null when none was asked for."""
 
     state: str
     jira_key: str | None

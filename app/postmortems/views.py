@@ -34,23 +34,35 @@ from app.postmortems.schemas import (
     PostmortemDetail,
     PostmortemList,
     PostmortemPublic,
+    TicketPublic,
 )
+from app.tickets.models import Ticket
+from app.tickets.reads import tickets_for
 
 
 def _columns(row: Any) -> dict[str, Any]:
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
 
 
-def _action_item(item: ActionItem, *, postmortem_id: uuid.UUID, on: date) -> ActionItemPublic:
-    # ticket stays None until the Jira issue adds tickets.
-    return ActionItemPublic(**_columns(item), postmortem_id=postmortem_id, overdue=is_overdue(item, on=on))
+def _ticket(ticket: Ticket | None) -> TicketPublic | None:
+    if ticket is None:
+        return None
+    return TicketPublic(state=ticket.state, jira_key=ticket.jira_key, url=ticket.url,
+                        status_category=ticket.status_category, last_error=ticket.last_error)
 
 
-def _finding(finding: Finding, *, tags: list[str], items: Sequence[ActionItem], on: date) -> FindingPublic:
+def _action_item(item: ActionItem, *, postmortem_id: uuid.UUID, on: date, ticket: Ticket | None) -> ActionItemPublic:
+    return ActionItemPublic(**_columns(item), postmortem_id=postmortem_id, overdue=is_overdue(item, on=on),
+                            ticket=_ticket(ticket))
+
+
+def _finding(finding: Finding, *, tags: list[str], items: Sequence[ActionItem], on: date,
+             tickets: dict[uuid.UUID, Ticket]) -> FindingPublic:
     advice = advise(impact=finding.impact, effort=finding.effort, decision=finding.decision)
     return FindingPublic(
         **_columns(finding), tags=tags, advice=AdvicePublic(**vars(advice)),
-        action_items=[_action_item(item, postmortem_id=finding.postmortem_id, on=on) for item in items],
+        action_items=[_action_item(item, postmortem_id=finding.postmortem_id, on=on, ticket=tickets.get(item.id))
+                      for item in items],
     )
 
 
@@ -58,8 +70,10 @@ async def finding_views(session: AsyncSession, findings: Sequence[Finding]) -> l
     """Findings with their tags, advice and action items."""
     ids = [finding.id for finding in findings]
     tags, items = await tags_for(session, finding_ids=ids), await action_items_for(session, finding_ids=ids)
+    tickets = await tickets_for(session, action_item_ids=[i.id for group in items.values() for i in group])
     on = today()
-    return [_finding(f, tags=tags.get(f.id, []), items=items.get(f.id, []), on=on) for f in findings]
+    return [_finding(f, tags=tags.get(f.id, []), items=items.get(f.id, []), on=on, tickets=tickets)
+            for f in findings]
 
 
 async def finding_list(session: AsyncSession, page: Page[Finding]) -> FindingList:
@@ -70,8 +84,10 @@ async def finding_list(session: AsyncSession, page: Page[Finding]) -> FindingLis
 async def action_item_views(session: AsyncSession, items: Sequence[ActionItem]) -> list[ActionItemPublic]:
     """Action items with their postmortem id and whether they are overdue today."""
     postmortems = await postmortem_ids_for(session, finding_ids=list({item.finding_id for item in items}))
+    tickets = await tickets_for(session, action_item_ids=[item.id for item in items])
     on = today()
-    return [_action_item(item, postmortem_id=postmortems[item.finding_id], on=on) for item in items]
+    return [_action_item(item, postmortem_id=postmortems[item.finding_id], on=on, ticket=tickets.get(item.id))
+            for item in items]
 
 
 async def action_item_list(session: AsyncSession, page: Page[ActionItem]) -> ActionItemList:
@@ -98,8 +114,8 @@ async def postmortem_detail(session: AsyncSession, *, postmortem_id: uuid.UUID,
     return PostmortemDetail(
         **_columns(postmortem),
         incident_ids=record.incident_ids,
-        findings=[_finding(f, tags=record.tags.get(f.id, []), items=record.action_items.get(f.id, []), on=on)
-                  for f in record.findings],
+        findings=[_finding(f, tags=record.tags.get(f.id, []), items=record.action_items.get(f.id, []), on=on,
+                           tickets=record.tickets) for f in record.findings],
         blame_issues=[LocatedBlameIssue(field=i.field, finding_id=i.finding_id, sentence=i.issue.sentence,
                                         indicator=i.issue.indicator, suggestion=i.issue.suggestion,
                                         start=i.issue.start, end=i.issue.end) for i in issues],

@@ -40,13 +40,26 @@ async def test_create_answers_201_with_defaults(client, runtime, finding, clock)
                                                          item["id"])]
 
 
-@pytest.mark.parametrize("extra", [{"create_ticket": True}, {"jira_key": "OPS-12"}, {"ticket": None}])
-async def test_jira_fields_are_refused_until_the_jira_integration_exists(client, runtime, finding, extra):
+@pytest.mark.parametrize("extra,field", [
+    ({"ticket": None}, "body.ticket"),
+    ({"create_ticket": True, "jira_key": "OPS-12"}, "body"),
+    ({"jira_key": "not a key"}, "body.jira_key"),
+])
+async def test_unknown_or_contradictory_ticket_fields_are_422(client, runtime, finding, extra, field):
     response = await client.post(f"/api/v1/findings/{finding['id']}/action-items", headers=ADMIN,
                                  json={"title": "t", "owner": "o", "priority": "P1", "due_date": "2026-12-01",
                                        "durability": "detect", **extra})
     assert response.status_code == 422
-    assert response.json()["details"][0]["field"] == f"body.{next(iter(extra))}"
+    assert response.json()["details"][0]["field"] == field
+    assert await count_rows(runtime, "action_items") == 0
+
+
+async def test_linking_without_jira_configured_is_502_and_saves_nothing(client, runtime, finding):
+    response = await client.post(f"/api/v1/findings/{finding['id']}/action-items", headers=ADMIN,
+                                 json={"title": "t", "owner": "o", "priority": "P1", "due_date": "2026-12-01",
+                                       "durability": "detect", "jira_key": "OPS-12"})
+    assert response.status_code == 502
+    assert response.json()["error"] == "jira_unavailable"
     assert await count_rows(runtime, "action_items") == 0
 
 

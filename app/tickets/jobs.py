@@ -18,6 +18,7 @@ RECONCILE_MARK = "reconcile_jira"
 # JQL compares `updated` in the Jira user's time zone at minute precision: look back generously.
 RECONCILE_OVERLAP = timedelta(days=1)
 FIRST_RECONCILE = timedelta(days=30)
+SEARCH_LAG_ALLOWANCE = timedelta(minutes=10)
 
 
 async def sync_ticket(ctx: dict[str, Any], ticket_id: str) -> None:
@@ -60,7 +61,8 @@ async def sync_ticket(ctx: dict[str, Any], ticket_id: str) -> None:
 
 
 async def reconcile_jira(ctx: dict[str, Any]) -> int:
-    """Catch webhooks that never came: apply every Loopgate issue updated since the last run."""
+    """Catch webhooks that never came: apply every Loopgate issue updated since the last run, and
+    mark missing the tickets whose issue is gone (a deletion's webhook can be lost too)."""
     runtime = ctx["runtime"]
     if runtime.jira is None:
         return 0
@@ -68,10 +70,17 @@ async def reconcile_jira(ctx: dict[str, Any]) -> int:
     async with runtime.sessionmaker() as session:
         mark = await session.get(JobMark, RECONCILE_MARK)
         since = (mark.value - RECONCILE_OVERLAP) if mark else started - FIRST_RECONCILE
-        linked = list(await session.scalars(sa.select(Ticket.jira_key).where(Ticket.state == "linked")))
+        tickets = (await session.execute(
+            sa.select(Ticket.jira_key, Ticket.state, Ticket.created_at).where(Ticket.state.in_(("created", "linked")))
+        )).all()
     states = await runtime.jira.updated_since(sync.LABEL, since)
+    labelled = await runtime.jira.keys_with_label(sync.LABEL)
+    # Linked issues do not carry Loopgate's label; a created one absent from the label search may be
+    # gone, or too new for the search to show it: ask for each by key.
+    to_read = [key for key, state, created in tickets
+               if state == "linked" or (key not in labelled and created < started - SEARCH_LAG_ALLOWANCE)]
     missing: list[str] = []
-    for key in linked:  # linked issues do not carry Loopgate's label
+    for key in to_read:
         try:
             states.append(await runtime.jira.get_issue(key))
         except JiraNotFound:

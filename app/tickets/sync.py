@@ -149,4 +149,6 @@ async def record_linked_back(session: AsyncSession, *, ticket_id: uuid.UUID) -> 
     ticket = await session.get(Ticket, ticket_id)
     ticket.remote_link_added = True
     ticket.lease_until = ticket.next_attempt_at = None
+    if not ticket.duplicate_keys:  # the duplicates note stays; a retried link's error does not
+        ticket.last_error = None
 

@@ -105,6 +105,11 @@ class JiraGateway:
         issues = sorted(found, key=lambda i: (i.raw.get("fields", {}).get("created") or "", int(i.id)))
         return [IssueRef(str(i.id), i.key, self.browse_url(i.key)) for i in issues]
 
+    async def keys_with_label(self, label: str) -> set[str]:
+        """The key of every issue carrying `label` (all pages)."""
+        found = await self._run("search_issues", f'labels = "{label}"', maxResults=False, fields="key")
+        return {issue.key for issue in found}
+
     async def get_issue(self, key: str) -> IssueState:
         issue = await self._run("issue", key, fields=ISSUE_FIELDS)
         return issue_state(issue.raw)

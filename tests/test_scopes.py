@@ -33,6 +33,12 @@ ROUTES = [
     ("action-items:update", "PATCH", f"/api/v1/action-items/{NO_ID}", {"status": "completed"}, "write"),
     ("action-items:delete", "DELETE", f"/api/v1/action-items/{NO_ID}", None, "write"),
     ("lint:blame", "POST", "/api/v1/lint/blame", {"text": "He was careless."}, "read"),
+    ("packets:get", "GET", "/api/v1/incidents/PNOTHERE/packet", None, "read"),
+    ("packets:rebuild", "POST", "/api/v1/incidents/PNOTHERE/packet/rebuild", None, "write"),
+    ("packets:statement", "POST", "/api/v1/incidents/PNOTHERE/packet/statements", {"author": "a", "text": "t"},
+     "write"),
+    ("gates:postmortem", "GET", f"/api/v1/gates/postmortems/{NO_ID}", None, "gates:read"),
+    ("gates:service", "GET", "/api/v1/gates/services/checkout-api", None, "gates:read"),
 ]
 
 

@@ -20,6 +20,8 @@ from app.incidents.service import history
 from app.integrations.pagerduty.client import FetchError, PagerDutyReader
 from app.packets.content import ApiFacts, PacketInputs, build_content
 from app.packets.models import EventPacket, PacketStatement
+from app.postmortems.action_items import OPEN_STATUSES
+from app.postmortems.models import ActionItem, Finding, PostmortemIncident
 
 FINISHED = ("complete", "partial", "failed")
 
@@ -56,17 +58,45 @@ async def gather_inputs(session: AsyncSession, *, packet: EventPacket, lookback_
 
 
 async def similar_incidents(session: AsyncSession, *, incident: Incident, lookback: timedelta) -> list[dict[str, Any]]:
-    """Earlier incidents with the same fingerprint inside the lookback window, newest first."""
+    """Earlier incidents with the same fingerprint inside the lookback window, newest first, each with
+    its postmortem and the action items that are still open (and those overdue) — the known, late fixes."""
     if incident.triggered_at is None:
         return []
-    rows = await session.scalars(
+    others = list(await session.scalars(
         sa.select(Incident).where(Incident.fingerprint == incident.fingerprint, Incident.id != incident.id,
                                   Incident.triggered_at >= incident.triggered_at - lookback,
                                   Incident.triggered_at <= incident.triggered_at)
-        .order_by(Incident.triggered_at.desc()))
-    return [{"incident_id": str(other.id), "external_id": other.external_id, "title": other.title,
-             "triggered_at": other.triggered_at.isoformat(), "postmortem_id": None,
-             "open_action_items": [], "overdue_action_items": []} for other in rows]
+        .order_by(Incident.triggered_at.desc())))
+    postmortems = dict((await session.execute(
+        sa.select(PostmortemIncident.incident_id, PostmortemIncident.postmortem_id)
+        .where(PostmortemIncident.incident_id.in_([other.id for other in others]))
+        .order_by(PostmortemIncident.postmortem_id))).all()) if others else {}
+    open_items = await session.execute(
+        sa.select(Finding.postmortem_id, ActionItem)
+        .join(ActionItem, ActionItem.finding_id == Finding.id)
+        .where(Finding.postmortem_id.in_(set(postmortems.values())), ActionItem.status.in_(OPEN_STATUSES))
+        .order_by(ActionItem.due_date, ActionItem.id)) if postmortems else []
+    by_postmortem: dict[uuid.UUID, list[ActionItem]] = {}
+    for postmortem_id, item in open_items:
+        by_postmortem.setdefault(postmortem_id, []).append(item)
+    today = clock.now().date()
+
+    def summary(item: ActionItem) -> dict[str, Any]:
+        return {"id": str(item.id), "title": item.title, "owner": item.owner, "priority": item.priority,
+                "due_date": item.due_date.isoformat(), "status": item.status}
+
+    similar = []
+    for other in others:
+        postmortem_id = postmortems.get(other.id)
+        items = by_postmortem.get(postmortem_id, [])
+        similar.append({
+            "incident_id": str(other.id), "external_id": other.external_id, "title": other.title,
+            "triggered_at": other.triggered_at.isoformat(),
+            "postmortem_id": str(postmortem_id) if postmortem_id else None,
+            "open_action_items": [summary(item) for item in items],
+            "overdue_action_items": [summary(item) for item in items if item.due_date < today],
+        })
+    return similar
 
 
 async def fetch_api_facts(reader: PagerDutyReader | None, external_id: str) -> tuple[ApiFacts, list[dict[str, str]]]:

@@ -247,3 +247,29 @@ async def test_similar_incidents_share_the_fingerprint_within_the_lookback(clien
     assert [s["external_id"] for s in similar] == ["PEARLIER"]
     assert similar[0]["title"] == "DB-42 latency 300ms"
     assert similar[0]["open_action_items"] == [] and similar[0]["overdue_action_items"] == []
+
+
+async def test_similar_incidents_carry_their_postmortem_and_its_open_and_overdue_action_items(client, runtime, clock):
+    from tests.postmortems.factories import add_action_item, add_finding, make_postmortem
+
+    clock.set(datetime.fromisoformat("2026-11-21T12:00:00+00:00"))
+    await post_delivery(client, incident_event("P1", "incident.triggered", at(-60 * 24 * 10), "PEARLIER",
+                                               title="DB-42 latency 300ms"))
+    await runtime.queue.drain()
+    earlier = (await client.get("/api/v1/incidents/PEARLIER", headers=ADMIN)).json()
+    postmortem = await make_postmortem(client, [earlier["id"]])
+    finding = await add_finding(client, postmortem["id"])
+    late = await add_action_item(client, finding["id"], title="Add a latency SLO", due_date="2026-11-01")
+    pending = await add_action_item(client, finding["id"], title="Alert on pool saturation", due_date="2026-12-20")
+    done = await add_action_item(client, finding["id"], title="Raise the pool size", due_date="2026-11-01")
+    await client.patch(f"/api/v1/action-items/{done['id']}", headers=ADMIN, json={"status": "completed"})
+
+    for event in (incident_event("E1", "incident.triggered", at(0), INCIDENT, title="DB-1 latency 2ms"),
+                  incident_event("E2", "incident.resolved", at(5), INCIDENT, status="resolved",
+                                 title="DB-1 latency 2ms")):
+        await post_delivery(client, event)
+        await runtime.queue.drain()
+    [similar] = (await packet(client))["similar_incidents"]
+    assert similar["postmortem_id"] == postmortem["id"]
+    assert [i["id"] for i in similar["open_action_items"]] == [late["id"], pending["id"]]
+    assert [i["id"] for i in similar["overdue_action_items"]] == [late["id"]]

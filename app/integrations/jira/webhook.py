@@ -3,26 +3,16 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.errors import BadRequest, Unauthorized, error_responses
-from app.inbound.receive import read_limited_body
+from app.errors import BadRequest, Unauthorized
+from app.inbound.receive import WEBHOOK_BODY, WEBHOOK_RESPONSES, read_limited_body, stored_answer
 from app.inbound.writer import Delivery
 from app.integrations.jira.schemas import DeliveryError, parse_delivery
 from app.integrations.jira.signature import verify_signature
-from app.integrations.pagerduty.webhook import ANSWER
 
 router = APIRouter(tags=["webhooks"])
 
 
-@router.post(
-    "/webhooks/jira",
-    status_code=202,
-    responses={
-        200: {"description": "Already stored", "content": {"application/json": {"schema": ANSWER}}},
-        202: {"description": "Stored", "content": {"application/json": {"schema": ANSWER}}},
-        **error_responses(400, 401, 413),
-    },
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
-)
+@router.post("/webhooks/jira", status_code=202, responses=WEBHOOK_RESPONSES, openapi_extra=WEBHOOK_BODY)
 async def receive_jira(request: Request) -> JSONResponse:
     """A Jira webhook delivery, signed with `X-Hub-Signature`, deduplicated on `X-Atlassian-Webhook-Identifier`."""
     runtime = request.app.state.runtime
@@ -41,6 +31,4 @@ async def receive_jira(request: Request) -> JSONResponse:
         source="jira", external_id=delivery.delivery_id, event_type=delivery.event_type,
         occurred_at=delivery.occurred_at, delivery_id=delivery.delivery_id, payload=delivery.payload,
     ))
-    if is_new:
-        return JSONResponse({"status": "accepted"}, status_code=202)
-    return JSONResponse({"status": "duplicate"}, status_code=200)
+    return stored_answer(is_new)

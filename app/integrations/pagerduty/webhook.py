@@ -3,27 +3,16 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.errors import BadRequest, Unauthorized, error_responses
-from app.inbound.receive import read_limited_body
+from app.errors import BadRequest, Unauthorized
+from app.inbound.receive import WEBHOOK_BODY, WEBHOOK_RESPONSES, read_limited_body, stored_answer
 from app.inbound.writer import Delivery
 from app.integrations.pagerduty.schemas import EnvelopeError, parse_envelope
 from app.integrations.pagerduty.signature import verify_signature
 
 router = APIRouter(tags=["webhooks"])
 
-ANSWER = {"type": "object", "properties": {"status": {"type": "string", "enum": ["accepted", "duplicate"]}}}
 
-
-@router.post(
-    "/webhooks/pagerduty",
-    status_code=202,
-    responses={
-        200: {"description": "Already stored", "content": {"application/json": {"schema": ANSWER}}},
-        202: {"description": "Stored", "content": {"application/json": {"schema": ANSWER}}},
-        **error_responses(400, 401, 413),
-    },
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
-)
+@router.post("/webhooks/pagerduty", status_code=202, responses=WEBHOOK_RESPONSES, openapi_extra=WEBHOOK_BODY)
 async def receive_pagerduty(request: Request) -> JSONResponse:
     """A PagerDuty v3 webhook delivery, signed with `X-PagerDuty-Signature`."""
     runtime = request.app.state.runtime
@@ -42,6 +31,4 @@ async def receive_pagerduty(request: Request) -> JSONResponse:
         source="pagerduty", external_id=envelope.event_id, event_type=envelope.event_type,
         occurred_at=envelope.occurred_at, delivery_id=request.headers.get("x-webhook-id"), payload=envelope.payload,
     ))
-    if is_new:
-        return JSONResponse({"status": "accepted"}, status_code=202)
-    return JSONResponse({"status": "duplicate"}, status_code=200)
+    return stored_answer(is_new)

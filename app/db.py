@@ -46,6 +46,30 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
+class EncodedJSON(str):
+    """JSON text that is already encoded, such as a webhook body kept as it arrived."""
+
+
+class PayloadJSON(sa.TypeDecorator[Any]):
+    """A JSON column that also takes `EncodedJSON` as is: no decode-and-re-encode on the hot path."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> Any:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else sa.JSON())
+
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        encode = self.load_dialect_impl(dialect).bind_processor(dialect)
+
+        def process(value: Any) -> Any:
+            if isinstance(value, EncodedJSON):
+                return str(value)
+            return encode(value) if encode else value
+
+        return process
+
+
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}

@@ -48,14 +48,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
+    # Webhooks first: routes are matched in order, and these carry the load.
+    app.include_router(pagerduty_webhook_router)
+    app.include_router(jira_webhook_router)
     app.include_router(health.router)
     app.include_router(tokens_router)
     app.include_router(incidents_router)
     app.include_router(postmortems_router)
     app.include_router(packets_router)
     app.include_router(gates_router)
-    app.include_router(pagerduty_webhook_router)
-    app.include_router(jira_webhook_router)
     return app
 
 

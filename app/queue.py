@@ -58,32 +58,57 @@ def _drop_pending_jobs(session: Session) -> None:
 
 
 class InProcessQueue:
-    """Runs jobs as tasks of this process (the embedded default, no Redis)."""
+    """Runs jobs as tasks of this process (the embedded default, no Redis).
 
-    def __init__(self, jobs: dict[str, JobFunction], ctx: dict[str, Any], *, concurrency: int) -> None:
+    Submitted jobs wait in a FIFO; one dispatcher starts them, at most `concurrency` at a
+    time, and only when `wait_for_turn` lets it (incoming webhooks go first). A job that is
+    submitted again while it runs runs once more afterwards: its row may have changed.
+    """
+
+    def __init__(self, jobs: dict[str, JobFunction], ctx: dict[str, Any], *, concurrency: int,
+                 wait_for_turn: Callable[[], Awaitable[None]] | None = None) -> None:
         self._jobs = jobs
+        self.wait_for_turn = wait_for_turn
         self._ctx = ctx
-        self._limit = asyncio.Semaphore(concurrency)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._concurrency = concurrency
+        self._waiting: dict[Job, None] = {}  # insertion-ordered set
         self._running: set[Job] = set()
         self._again: set[Job] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._dispatcher: asyncio.Task[None] | None = None
 
     def submit(self, job: Job) -> None:
         if job.name not in self._jobs:
             raise LookupError(f"unknown job {job.name!r}")
         if job in self._running:
-            # The row may have changed after the running job read it: run once more after.
             self._again.add(job)
-            return
-        self._running.add(job)
-        task = asyncio.get_running_loop().create_task(self._run(job))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        else:
+            self._waiting[job] = None
+        self._idle.clear()
+        self._wakeup.set()
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch())
+
+    async def _dispatch(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._waiting and len(self._running) < self._concurrency:
+                if self.wait_for_turn is not None:
+                    await self.wait_for_turn()
+                job = next(iter(self._waiting))
+                del self._waiting[job]
+                self._running.add(job)
+                task = asyncio.get_running_loop().create_task(self._run(job))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def _run(self, job: Job) -> None:
         try:
-            async with self._limit:
-                await self._jobs[job.name](self._ctx, *job.args)
+            await self._jobs[job.name](self._ctx, *job.args)
         except Exception:
             JOB_FAILURES.labels(job.name).inc()
             log.exception("job %s%r raised; the sweeper will retry its row", job.name, job.args)
@@ -91,15 +116,22 @@ class InProcessQueue:
             self._running.discard(job)
             if job in self._again:
                 self._again.discard(job)
-                self.submit(job)
+                self._waiting[job] = None
+            if not self._waiting and not self._running:
+                self._idle.set()
+            self._wakeup.set()
 
     async def drain(self) -> None:
-        """Wait until no job is running (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until no job is waiting or running (tests, shutdown)."""
+        await self._idle.wait()
 
     async def close(self) -> None:
-        await self.drain()
+        """Stop starting jobs and let the running ones finish; waiting ones are left to the
+        sweeper of the next start (their rows are durable)."""
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            await asyncio.gather(self._dispatcher, return_exceptions=True)
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
 class ArqQueue:

@@ -5,7 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, JSONType, created_at, uuid_pk
+from app.db import Base, PayloadJSON, created_at, uuid_pk
 
 
 class InboundEvent(Base):
@@ -24,7 +24,7 @@ class InboundEvent(Base):
     occurred_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = created_at()
     delivery_id: Mapped[str | None] = mapped_column(sa.String(200))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    payload: Mapped[dict[str, Any]] = mapped_column(PayloadJSON)
     handled_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(sa.Text)
     attempts: Mapped[int] = mapped_column(default=0)

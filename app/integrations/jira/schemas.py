@@ -22,7 +22,7 @@ class JiraDelivery:
 def parse_delivery(body: bytes, identifier: str | None) -> JiraDelivery:
     """A delivery keyed on `X-Atlassian-Webhook-Identifier`, else on the sha256 of its body."""
     try:
-        payload = json.loads(body)
+        payload = json.loads(body.decode("utf-8"))  # UTF-8 only: the body is stored as this text
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DeliveryError(f"The body is not valid JSON: {exc}.") from None
     if not isinstance(payload, dict):

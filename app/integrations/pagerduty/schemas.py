@@ -20,7 +20,7 @@ class Envelope:
 
 def parse_envelope(body: bytes) -> Envelope:
     try:
-        payload = json.loads(body)
+        payload = json.loads(body.decode("utf-8"))  # UTF-8 only: the body is stored as this text
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EnvelopeError(f"The body is not valid JSON: {exc}.") from None
     event = payload.get("event") if isinstance(payload, dict) else None

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.db import EncodedJSON
 from app.errors import BadRequest, Unauthorized
 from app.inbound.receive import WEBHOOK_BODY, WEBHOOK_RESPONSES, read_limited_body, stored_answer
 from app.inbound.writer import Delivery
@@ -29,6 +30,7 @@ async def receive_pagerduty(request: Request) -> JSONResponse:
         raise BadRequest(str(exc)) from None
     is_new = await runtime.inbox.record(Delivery(
         source="pagerduty", external_id=envelope.event_id, event_type=envelope.event_type,
-        occurred_at=envelope.occurred_at, delivery_id=request.headers.get("x-webhook-id"), payload=envelope.payload,
+        occurred_at=envelope.occurred_at, delivery_id=request.headers.get("x-webhook-id"),
+        payload=EncodedJSON(body.decode()),
     ))
     return stored_answer(is_new)

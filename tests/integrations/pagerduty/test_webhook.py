@@ -103,6 +103,7 @@ async def test_size_is_checked_while_reading_even_without_content_length(client,
 
 @pytest.mark.parametrize("body,message", [
     (b"not json at all", "not valid JSON"),
+    ('{"event": {"id": "E1", "event_type": "incident.triggered"}}'.encode("utf-16"), "not valid JSON"),
     (b"[1, 2, 3]", "'event' object"),
     (b'{"messages": []}', "'event' object"),
     (b'{"event": {"event_type": "incident.triggered"}}', "event.id"),

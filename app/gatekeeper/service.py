@@ -23,8 +23,7 @@ async def postmortem_gate(session: AsyncSession, *, postmortem_id: uuid.UUID,
                           settings: Settings) -> tuple[GateResult, datetime]:
     """The Integration Gate of one postmortem, evaluated now."""
     postmortem = await get_postmortem(session, postmortem_id=postmortem_id)
-    record = await gate.load_record(session, postmortem=postmortem)
-    result, _ = await gate.evaluate(session, record=record, settings=settings)
+    result = await gate.evaluate(session, postmortem=postmortem, settings=settings)
     return result, clock.now()
 
 

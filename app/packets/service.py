@@ -57,17 +57,17 @@ async def latest_packets(session: AsyncSession, *, incident_ids: Sequence[uuid.U
         .group_by(EventPacket.incident_id)
         .subquery()
     )
-    rows = await session.scalars(
-        sa.select(EventPacket).join(
-            newest, sa.and_(EventPacket.incident_id == newest.c.incident_id, EventPacket.version == newest.c.version)
-        )
+    # Only the status and the similar incidents' ids: the content may be megabytes.
+    rows = await session.execute(
+        sa.select(EventPacket.incident_id, EventPacket.version, EventPacket.status,
+                  EventPacket.content["similar_incidents"])
+        .join(newest, sa.and_(EventPacket.incident_id == newest.c.incident_id,
+                              EventPacket.version == newest.c.version))
     )
     return {
-        packet.incident_id: PacketSummary(
-            packet.incident_id, packet.version, packet.status,
-            tuple(str(s["incident_id"]) for s in (packet.content or {}).get("similar_incidents", [])),
-        )
-        for packet in rows
+        incident_id: PacketSummary(incident_id, version, status,
+                                   tuple(str(s["incident_id"]) for s in similar or ()))
+        for incident_id, version, status, similar in rows
     }
 
 

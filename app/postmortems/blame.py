@@ -134,7 +134,13 @@ _MARKER = re.compile(r"[\s\-*•>#]*(?:\d+[.)]\s+)?")  # list and heading marker
 
 def lint_blame(text: str, indicators: Sequence[Indicator] = DEFAULT_INDICATORS) -> list[BlameIssue]:
     """Blame language in `text`, one issue per matched indicator, ordered by start offset."""
-    pattern, by_group = _compile(tuple(indicators))
+    return list(_lint(text, tuple(indicators)))
+
+
+@lru_cache(maxsize=4096)
+def _lint(text: str, indicators: tuple[Indicator, ...]) -> tuple[BlameIssue, ...]:
+    # Cached: every postmortem read and every gate check re-lints the same, mostly unchanged texts.
+    pattern, by_group = _compile(indicators)
     issues = []
     for start, end in _sentences(text):
         sentence = text[start:end]
@@ -150,7 +156,7 @@ def lint_blame(text: str, indicators: Sequence[Indicator] = DEFAULT_INDICATORS) 
                 continue
             issues.append(BlameIssue(sentence, indicator.phrase, indicator.suggestion,
                                      match.start(), match.end()))
-    return issues
+    return tuple(issues)
 
 
 def parse_indicators(spec: str) -> tuple[Indicator, ...]:

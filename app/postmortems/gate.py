@@ -10,7 +10,9 @@ Each action item carries its ticket (the Jira outbox row), or None when none was
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -56,7 +58,7 @@ class LocatedIssue:
 
 
 async def load_record(session: AsyncSession, *, postmortem: Postmortem) -> PostmortemRecord:
-    """Read the postmortem's incidents, findings, tags and action items."""
+    """Read the postmortem's incidents, findings, tags, action items and tickets (the detail view)."""
     incident_ids = (await incident_ids_for(session, postmortem_ids=[postmortem.id])).get(postmortem.id, [])
     findings = await findings_of(session, postmortem_id=postmortem.id)
     finding_ids = [finding.id for finding in findings]
@@ -77,34 +79,45 @@ def blame_issues(record: PostmortemRecord, *, indicators: Sequence[Indicator]) -
     return located
 
 
-async def evaluate(session: AsyncSession, *, record: PostmortemRecord,
-                   settings: Settings) -> tuple[GateResult, list[LocatedIssue]]:
-    """The Integration Gate for the postmortem now, and the blame issues it counted."""
-    issues = blame_issues(record, indicators=settings.blame_indicator_set)
-    packets = await latest_packets(session, incident_ids=record.incident_ids)
+# The gate reads plain columns in one query: building ORM objects for every finding, action
+# item and ticket cost more than the queries themselves (bench/gate.py).
+_GATE_ROWS = (
+    sa.select(Finding.id, Finding.decision, Finding.systemic, Finding.proposal, Finding.statement,
+              ActionItem.id, ActionItem.owner, ActionItem.priority, ActionItem.due_date, ActionItem.status,
+              Ticket.state, Ticket.jira_key)
+    .outerjoin(ActionItem, ActionItem.finding_id == Finding.id)
+    .outerjoin(Ticket, Ticket.action_item_id == ActionItem.id)
+    .where(Finding.postmortem_id == sa.bindparam("postmortem_id"))
+    .order_by(Finding.created_at, Finding.id, ActionItem.created_at, ActionItem.id)
+)
+
+
+async def evaluate(session: AsyncSession, *, postmortem: Postmortem, settings: Settings) -> GateResult:
+    """The Integration Gate for the postmortem now."""
+    indicators = settings.blame_indicator_set
+    blame_count = sum(len(lint_blame(getattr(postmortem, name) or "", indicators)) for name in TEXT_FIELDS)
+    findings: dict[uuid.UUID, tuple[Any, list[ActionItemFacts]]] = {}
+    for (finding_id, decision, systemic, proposal, statement, item_id, owner, priority, due_date, status,
+         ticket_state, jira_key) in await session.execute(_GATE_ROWS, {"postmortem_id": postmortem.id}):
+        if finding_id not in findings:
+            findings[finding_id] = ((decision, systemic, proposal), [])
+            blame_count += len(lint_blame(statement, indicators))
+        if item_id is not None:
+            ticket = TicketFacts(ticket_state, jira_key) if ticket_state is not None else None
+            findings[finding_id][1].append(ActionItemFacts(str(item_id), owner, priority, due_date, status, ticket))
+    incident_ids = (await incident_ids_for(session, postmortem_ids=[postmortem.id])).get(postmortem.id, [])
+    packets = await latest_packets(session, incident_ids=incident_ids)
     facts = PostmortemFacts(
-        id=str(record.postmortem.id),
-        findings=tuple(_finding_facts(finding, record.action_items.get(finding.id, []), record.tickets)
-                       for finding in record.findings),
+        id=str(postmortem.id),
+        findings=tuple(FindingFacts(str(finding_id), decision, systemic, proposal, tuple(items))
+                       for finding_id, ((decision, systemic, proposal), items) in findings.items()),
         # One entry per incident, with status None when no packet exists yet (the gate's packet_incomplete).
         packets=tuple(
             PacketFacts(str(incident_id), packets[incident_id].status, packets[incident_id].similar_incident_ids)
             if incident_id in packets else PacketFacts(str(incident_id), None)
-            for incident_id in record.incident_ids
+            for incident_id in incident_ids
         ),
-        similar_incidents_reviewed=record.postmortem.similar_incidents_reviewed,
-        blame_issue_count=len(issues),
+        similar_incidents_reviewed=postmortem.similar_incidents_reviewed,
+        blame_issue_count=blame_count,
     )
-    return evaluate_postmortem(facts, blame_blocking=settings.blame_blocking), issues
-
-
-def _finding_facts(finding: Finding, items: Sequence[ActionItem], tickets: dict[uuid.UUID, Ticket]) -> FindingFacts:
-    return FindingFacts(id=str(finding.id), decision=finding.decision, systemic=finding.systemic,
-                        proposal=finding.proposal,
-                        action_items=tuple(_action_item_facts(item, tickets.get(item.id)) for item in items))
-
-
-def _action_item_facts(item: ActionItem, ticket: Ticket | None) -> ActionItemFacts:
-    return ActionItemFacts(id=str(item.id), owner=item.owner, priority=item.priority, due_date=item.due_date,
-                           status=item.status,
-                           ticket=TicketFacts(ticket.state, ticket.jira_key) if ticket is not None else None)
+    return evaluate_postmortem(facts, blame_blocking=settings.blame_blocking)

@@ -125,8 +125,7 @@ async def transition_postmortem(session: AsyncSession, *, postmortem_id: uuid.UU
         )
     diff: dict[str, Any] = {"from": postmortem.status, "to": to}
     if to == "closed":
-        record = await gate.load_record(session, postmortem=postmortem)
-        result, _ = await gate.evaluate(session, record=record, settings=settings)
+        result = await gate.evaluate(session, postmortem=postmortem, settings=settings)
         if not result.passed:
             raise GateFailed(
                 f"Postmortem {postmortem.id} cannot close: the Integration Gate found "

@@ -109,7 +109,8 @@ async def postmortem_detail(session: AsyncSession, *, postmortem_id: uuid.UUID,
     """The postmortem with findings, action items, analysis, blame issues and the gate evaluated now."""
     postmortem = await get_postmortem(session, postmortem_id=postmortem_id)
     record = await gate.load_record(session, postmortem=postmortem)
-    result, issues = await gate.evaluate(session, record=record, settings=settings)
+    result = await gate.evaluate(session, postmortem=postmortem, settings=settings)
+    issues = gate.blame_issues(record, indicators=settings.blame_indicator_set)
     on = today()
     return PostmortemDetail(
         **_columns(postmortem),

@@ -64,7 +64,7 @@ async def ticketed_item(client, **fields) -> dict:
 
 # --- helpers for webhook, reconcile and link tests -------------------------------------------------------------
 
-JIRA_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "jira"
+JIRA_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "jira"
 
 
 def create_standin_issue(jira: JiraStandIn, *, summary: str = "An issue someone filed by hand",

@@ -49,14 +49,12 @@ import collections
 import contextlib
 import datetime as dt
 import functools
+import importlib
 import inspect
 import json
 import math
 import os
-import platform
 import re
-import resource
-import shutil
 import signal
 import socket
 import subprocess
@@ -70,146 +68,26 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import (ADMIN_TOKEN, FINISHED, HOST, Database, Server, StandIn, add_output_options, backend_targets,
+                     command_line, cpu_seconds, event_loop_runner, find_py_spy, incident_event, iso,
+                     machine_busy_seconds, markdown, new_parser, open_database, own_cpu_seconds, part_of, percentile,
+                     section_head, server_env, short_frame, standin_start, webhook_headers, write_docs, write_json)
 
-from app.integrations.pagerduty.signature import sign  # noqa: E402
-
-SECRET = "bench-secret"
-ADMIN_TOKEN = "bench-admin-token"
-HOST = "127.0.0.1"
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Gate: GET /api/v1/gates/postmortems/{id}"
 TARGET_P99_MS = 20.0
 INCIDENT_ID = "QBENCHGATE0001"
-STANDIN = ROOT / "tests" / "standins" / "pagerduty.py"
-FINISHED = ("complete", "partial", "failed")
 
 
 # --------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+def gate_server(env: dict[str, str]) -> Server:
+    return Server(env, log_prefix="loopgate-bench-gate-uvicorn-")
 
 
-def _importable(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
-
-
-class Server:
-    """One uvicorn worker of Loopgate in a subprocess."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="loopgate-bench-gate-uvicorn-", suffix=".log", delete=False)
-        self.loop = "uvloop" if _importable("uvloop") else "asyncio"
-        self.http = "httptools" if _importable("httptools") else "h11"
-        self.cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST, "--port", str(self.port),
-                    "--no-access-log", "--log-level", "warning", "--loop", self.loop, "--http", self.http]
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        self.url = f"http://{HOST}:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                text = self.log_text()
-                self.log.close()
-                self.remove_log()
-                raise RuntimeError(f"uvicorn exited with {self.proc.returncode}:\n{text[-3000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"uvicorn did not answer /healthz within 60 s:\n{self.log_text()[-3000:]}")
-            time.sleep(0.1)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def log_text(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
-
-    def warnings(self) -> list[str]:
-        return [line for line in self.log_text().splitlines() if re.search(r"WARNING|ERROR|Traceback", line)]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-    def remove_log(self) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(self.log.name)
-
-
-class StandIn:
-    """tests/standins/pagerduty.py in its own process, for a packet of realistic size (--packet-log-entries)."""
-
-    def __init__(self, *, log_entries: int, alerts: int, notes: int) -> None:
-        self.cmd = [sys.executable, str(STANDIN), "--incidents", "1", "--log-entries", str(log_entries),
-                    "--alerts", str(alerts), "--notes", str(notes), "--distinct-notes", "--fast-paging",
-                    "--tcp-nodelay"]
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the PagerDuty stand-in exited with {self.proc.wait()}")
-        info = json.loads(line)
-        self.url, self.ca_bundle, self.token = info["url"], info["ca_bundle_path"], info["token"]
-        self.incident_id: str = info["incident_ids"][0]
-        # Its __main__ creates incident i at 2025-01-01 + 6 h * i.
-        self.created = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def server_env(database_url: str, standin: StandIn | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPGATE_")}
-    env.update(LOOPGATE_DATABASE_URL=database_url, LOOPGATE_PAGERDUTY_WEBHOOK_SECRETS=SECRET,
-               LOOPGATE_ADMIN_TOKEN=ADMIN_TOKEN, PYTHONUNBUFFERED="1")
-    if standin is not None:
-        env.update(LOOPGATE_PAGERDUTY_API_URL=standin.url, LOOPGATE_PAGERDUTY_API_TOKEN=standin.token,
-                   LOOPGATE_CA_BUNDLE=standin.ca_bundle)
-    return env
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]
-    tick = os.sysconf("SC_CLK_TCK")
-    return (sum(values) - idle) / tick, sum(values) / tick
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def packet_standin(*, log_entries: int, alerts: int, notes: int) -> StandIn:
+    """The PagerDuty stand-in for a packet of realistic size (--packet-log-entries): one incident."""
+    return StandIn(incidents=1, log_entries=log_entries, alerts=alerts, notes=notes)
 
 
 def wait_quiet(limit: float, threshold: float = 0.25) -> float:
@@ -230,73 +108,11 @@ def wait_quiet(limit: float, threshold: float = 0.25) -> float:
 # --------------------------------------------------------------------------- databases
 
 
-@dataclass
-class Database:
-    kind: str
-    url: str
-    cleanup: Any = None
-
-
-def sqlite_database() -> Database:
-    from app.migrations import upgrade
-
-    folder = tempfile.mkdtemp(prefix="loopgate-bench-gate-")
-    url = f"sqlite+aiosqlite:///{os.path.join(folder, 'bench.db')}"
-    upgrade(url)
-    return Database("sqlite", url, cleanup=lambda: shutil.rmtree(folder, ignore_errors=True))
-
-
-def postgres_database(test_url: str) -> Database:
-    import asyncpg
-
-    from app.migrations import upgrade
-
-    if not test_url.startswith("postgresql+asyncpg://"):
-        raise SystemExit(f"LOOPGATE_TEST_POSTGRES_URL must be postgresql+asyncpg://..., got {test_url!r}")
-    admin_dsn = "postgresql://" + test_url.removeprefix("postgresql+asyncpg://")
-    name = f"loopgate_bench_gate_{os.getpid()}_{time.time_ns() % 10**9}"
-
-    async def execute(sql: str) -> None:
-        connection = await asyncpg.connect(admin_dsn)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
-    url = test_url.rsplit("/", 1)[0] + "/" + name
-    upgrade(url)
-    return Database("postgres", url,
-                    cleanup=lambda: asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
-
-
-def open_database(target: str) -> Database:
-    return sqlite_database() if target == "sqlite" else postgres_database(os.environ["LOOPGATE_TEST_POSTGRES_URL"])
+def open_gate_database(target: str) -> Database:
+    return open_database(target, sqlite_prefix="loopgate-bench-gate-", postgres_prefix="loopgate_bench_gate")
 
 
 # --------------------------------------------------------------------------- the data, through the API
-
-
-def iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def incident_event(event_id: str, event_type: str, occurred_at: str, incident_id: str, *, status: str,
-                   created_at: str) -> dict[str, Any]:
-    """A v3 incident event with a full incident snapshot (the shape of tests/pagerduty.py's incident_event)."""
-    data = {
-        "id": incident_id, "type": "incident", "self": f"https://api.pagerduty.com/incidents/{incident_id}",
-        "html_url": f"https://acme.pagerduty.com/incidents/{incident_id}", "number": 1, "status": status,
-        "title": "Checkout API p99 latency > 2s in prod-eu-1", "incident_key": None, "created_at": created_at,
-        "service": {"id": "PSV81QA", "summary": "Checkout API", "type": "service_reference"},
-        "assignees": [], "teams": [{"id": "PTM0PAY", "summary": "Payments", "type": "team_reference"}],
-        "priority": {"id": "PPR1SEV", "summary": "P1", "type": "priority_reference"},
-        "urgency": "high", "conference_bridge": None, "resolve_reason": None,
-    }
-    agent_type = "service_reference" if event_type == "incident.triggered" else "user_reference"
-    return {"event": {"id": event_id, "event_type": event_type, "resource_type": "incident",
-                      "occurred_at": occurred_at, "client": None, "data": data,
-                      "agent": {"id": "PK3R9TY", "type": agent_type, "summary": "Dana Whitfield"}}}
 
 
 # Finding statements: distinct, blameless, a few sentences each (what a real review writes).
@@ -398,7 +214,7 @@ def _ok(response: httpx.Response, what: str, expected: int = 200) -> dict[str, A
 async def insert_tickets(database_url: str, action_item_ids: list[str]) -> int:
     """The Jira outbox rows as they stand once each issue was created: state `created`, key OPS-n."""
     from app.db import create_engine, create_sessionmaker
-    from app.postmortems import models as _postmortem_models  # noqa: F401  (the FK target's table)
+    importlib.import_module("app.postmortems.models")  # the FK target's table
     from app.tickets.models import Ticket
 
     engine = create_engine(database_url)
@@ -419,22 +235,21 @@ async def insert_tickets(database_url: str, action_item_ids: list[str]) -> int:
 
 def build_fixture(server: Server, db: Database, options: argparse.Namespace, standin: StandIn | None) -> Fixture:
     started = time.monotonic()
-    external_id = standin.incident_id if standin else INCIDENT_ID
+    external_id = standin.incident_ids[0] if standin else INCIDENT_ID
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with httpx.Client(base_url=server.url, timeout=60, headers=admin) as http:
         gate_token = _ok(http.post("/api/v1/tokens", json={"name": "ci-gate", "scopes": ["gates:read"]}),
                          "create gates:read token", 201)["token"]
         read_token = _ok(http.post("/api/v1/tokens", json={"name": "bench-read", "scopes": ["read"]}),
                          "create read token", 201)["token"]
-        created = standin.created if standin else \
+        created = standin_start(0) if standin else \
             dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=3)
         for suffix, event_type, status, at in (("T", "incident.triggered", "triggered", created),
                                                ("R", "incident.resolved", "resolved",
                                                 created + dt.timedelta(minutes=44))):
             raw = json.dumps(incident_event(f"01LGBGATE{suffix}", event_type, iso(at), external_id, status=status,
                                             created_at=iso(created))).encode()
-            _ok(http.post("/webhooks/pagerduty", content=raw, headers={
-                "Content-Type": "application/json", "X-PagerDuty-Signature": sign(raw, SECRET.encode())}),
+            _ok(http.post("/webhooks/pagerduty", content=raw, headers=webhook_headers(raw)),
                 f"{event_type} webhook", 202)
             if suffix == "T":
                 deadline = time.monotonic() + 30
@@ -557,8 +372,7 @@ class Phase:
 
     def pct(self, p: float) -> float:
         """Milliseconds; nearest rank."""
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[max(0, math.ceil(p * len(ordered)) - 1)] if ordered else math.nan
+        return 1000 * percentile(sorted(self.latencies), p)
 
     @property
     def max_ms(self) -> float:
@@ -647,12 +461,7 @@ async def _concurrent(port: int, raw: bytes, connections: int, per_connection: i
 def concurrent(target: str, endpoint: str, server: Server, raw: bytes, *, connections: int,
                per_connection: int) -> Phase:
     meter = Meter(server.pid)
-    try:
-        import uvloop
-
-        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-    except ImportError:
-        runner = asyncio.Runner()
+    runner, _ = event_loop_runner()
     with runner:
         # The connections are opened inside the timed window; each connection's first request is counted.
         meter.start()
@@ -852,8 +661,8 @@ def in_process(db: Database, fixture: Fixture, count: int) -> InProcess:
 
 def profile(server: Server, raw: bytes, seconds: float) -> list[str]:
     """py-spy the server during `seconds` of sequential gate requests; lines of a summary."""
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not os.access(py_spy, os.X_OK):
+    py_spy = find_py_spy()
+    if py_spy is None:
         return ["py-spy not found (`.venv/bin/pip install py-spy`): no profile"]
     output = tempfile.NamedTemporaryFile(prefix="loopgate-bench-gate-pyspy-", suffix=".txt", delete=False).name
     # --gil: only the thread holding the GIL is sampled, i.e. where the server's Python CPU time goes.
@@ -892,10 +701,10 @@ def profile(server: Server, raw: bytes, seconds: float) -> list[str]:
             continue
         frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
         total += int(n)
-        parts[_part(frames)] += int(n)
+        parts[part_of(frames, PARTS, "other (event loop, uvloop callbacks)")] += int(n)
         if frames:
-            own[_short(frames[-1])] += int(n)
-        for name in {_short(f) for f in frames}:
+            own[short_frame(frames[-1])] += int(n)
+        for name in {short_frame(f) for f in frames}:
             inclusive[name] += int(n)
     if not total:
         return [f"py-spy recorded no samples ({(err or '').strip()[:300]})"]
@@ -924,30 +733,6 @@ PARTS = (  # (name, needles in a frame): the first part whose needle is in any f
 )
 
 
-def _part(frames: list[str]) -> str:
-    for name, needles in PARTS:
-        if any(needle in frame for frame in frames for needle in needles):
-            return name
-    return "other (event loop, uvloop callbacks)"
-
-
-def _short(frame: str) -> str:
-    match = re.match(r"(.*) \((.*?):\d+\)$", frame)
-    if not match:
-        return frame
-    func, path = match.groups()
-    parts = Path(path).parts
-    if "site-packages" in parts:
-        short = "/".join(parts[parts.index("site-packages") + 1:])
-    elif path.startswith(str(ROOT) + "/"):
-        short = str(Path(path).relative_to(ROOT))
-    elif path.startswith("app/"):
-        short = path
-    else:
-        short = "/".join(parts[-2:])
-    return f"{func} ({short})"
-
-
 # --------------------------------------------------------------------------- one target
 
 
@@ -973,10 +758,10 @@ def run_target(target: str, packet_log_entries: int, options: argparse.Namespace
     label = target if not packet_log_entries else f"{target}, {packet_log_entries:,}-entry packet"
     try:
         if packet_log_entries:
-            standin = StandIn(log_entries=packet_log_entries, alerts=options.packet_alerts,
-                              notes=options.packet_notes)
-        db = open_database(target)
-        server = Server(server_env(db.url, standin))
+            standin = packet_standin(log_entries=packet_log_entries, alerts=options.packet_alerts,
+                                     notes=options.packet_notes)
+        db = open_gate_database(target)
+        server = gate_server(server_env(db.url, standin))
         target = label
         print(f"[{target}] uvicorn pid {server.pid} on {server.url} ({server.loop}, {server.http})", flush=True)
         fixture = build_fixture(server, db, options, standin)
@@ -1019,10 +804,7 @@ def run_target(target: str, packet_log_entries: int, options: argparse.Namespace
             result.profile = profile(server, endpoints[2][1], options.profile_seconds)
             print("\n".join(f"  {line}" for line in result.profile), flush=True)
         result.warnings = server.warnings()
-        server.stop()
-        if not options.keep_logs:
-            server.remove_log()
-        else:
+        if server.close(options.keep_logs):
             print(f"[{target}] uvicorn log: {server.log.name}")
         server = None
         if options.inprocess:
@@ -1038,9 +820,7 @@ def run_target(target: str, packet_log_entries: int, options: argparse.Namespace
         return result
     finally:
         if server is not None:
-            server.stop()
-            if not options.keep_logs:
-                server.remove_log()
+            server.close(options.keep_logs)
         if standin is not None:
             standin.stop()
         if db is not None and db.cleanup is not None:
@@ -1050,28 +830,7 @@ def run_target(target: str, packet_log_entries: int, options: argparse.Namespace
 # --------------------------------------------------------------------------- report
 
 
-def _markdown(rows: list[tuple]) -> str:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ["| " + " | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)) + " |" for row in rows]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
-
-
-def machine_note() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    versions = []
-    for name in ("uvicorn", "fastapi", "pydantic", "sqlalchemy", "aiosqlite", "asyncpg", "uvloop", "httptools"):
-        with contextlib.suppress(Exception):
-            from importlib.metadata import version
-
-            versions.append(f"{name} {version(name)}")
-    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()} "
-            f"{platform.release()}; " + ", ".join(versions))
+PACKAGES = ("uvicorn", "fastapi", "pydantic", "sqlalchemy", "aiosqlite", "asyncpg", "uvloop", "httptools")
 
 
 SHORT = {"GET /healthz": "`/healthz`", "GET /api/v1/incidents/{id}": "incident",
@@ -1090,7 +849,7 @@ def latency_table(results: list[TargetResult]) -> str:
                          f"{p.pct(0.99):.2f}", f"{p.max_ms:.2f}", f"{p.rps:,.0f}",
                          f"{1000 * p.server_cpu / max(1, p.requests):.2f}", f"{p.other_cores:.2f}", verdict,
                          p.errors))
-    return _markdown(rows)
+    return markdown(rows)
 
 
 def verdict(results: list[TargetResult]) -> str:
@@ -1119,7 +878,7 @@ def ratio_table(results: list[TargetResult]) -> str:
                          f"{gate.pct(0.99) / incident.pct(0.99):.2f}", f"{gate.rps / incident.rps:.2f}",
                          f"{gate.pct(0.5) / health.pct(0.5):.1f}", f"{gate.pct(0.99) / health.pct(0.99):.1f}",
                          f"{gate.rps / health.rps:.3f}", f"{gate.pct(0.5) - incident.pct(0.5):.2f}"))
-    return _markdown(rows)
+    return markdown(rows)
 
 
 def inprocess_table(results: list[TargetResult]) -> str:
@@ -1139,7 +898,7 @@ def inprocess_table(results: list[TargetResult]) -> str:
             cells.append("–" if value is None else f"{value:.2f}")
         rows.append((label.replace("  ", "↳ "), *cells))
     rows.append(("all SQL, inside cursor execute (mean)", *(f"{r.inproc.sql_ms:.2f}" for r in with_data)))
-    return _markdown(rows)
+    return markdown(rows)
 
 
 def statements_table(results: list[TargetResult]) -> str:
@@ -1161,7 +920,7 @@ def statements_table(results: list[TargetResult]) -> str:
     rows.append(("outside cursor execute (asyncpg adapter)",
                  *(", ".join(f"{n:g} × {k}" for k, n in r.inproc.round_trips.items()) or "–"
                    if r.target.startswith("postgres") else "not counted (aiosqlite)" for r in with_data)))
-    return _markdown(rows)
+    return markdown(rows)
 
 
 def report(results: list[TargetResult], options: argparse.Namespace, command: str) -> str:
@@ -1178,10 +937,7 @@ def report(results: list[TargetResult], options: argparse.Namespace, command: st
                        f"{options.packet_alerts} alerts and {options.packet_notes} notes: the packet is "
                        f"`{full.fixture.packet_status}`, {full.fixture.packet_bytes / 1e6:.2f} MB as served (at 1,000 "
                        f"log entries: the incident `bench/packet.py` times)")
-    lines = [
-        SECTION, "",
-        f"Run {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')} on {machine_note()}.", "",
-        "```", command, "```", "",
+    lines = section_head(SECTION, command, PACKAGES) + [
         f"One uvicorn worker of Loopgate ({results[0].loop}, {results[0].http}; jobs in-process, no Redis, no "
         f"Jira) on a fresh database, the data built through the API: one incident (signed `incident.triggered` "
         f"then `incident.resolved`; {'; '.join(packets)}), a postmortem over it with its prose filled in, "
@@ -1251,31 +1007,11 @@ def report(results: list[TargetResult], options: argparse.Namespace, command: st
     return "\n".join(lines)
 
 
-def write_docs(section: str) -> None:
-    text = (DOCS.read_text() if DOCS.exists()
-            else "# Benchmarks\n\nMeasured figures; each section says how to reproduce it.\n")
-    start = text.find("\n" + SECTION + "\n")
-    if start < 0 and text.startswith(SECTION + "\n"):
-        before, after = "", text[len(SECTION) + 1:]
-    elif start < 0:
-        before, after = text.rstrip("\n") + "\n\n", ""
-    else:
-        before, after = text[:start + 1], text[start + 1 + len(SECTION) + 1:]
-    if after:
-        following = re.search(r"^## ", after, re.M)
-        after = after[following.start():] if following else ""
-    new = before + section.rstrip("\n") + "\n" + ("\n" + after if after else "")
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(new)
-    print(f"wrote {DOCS.relative_to(ROOT)}", flush=True)
-
-
 # --------------------------------------------------------------------------- main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--targets", default=None,
                         help="comma separated: sqlite,postgres (default: sqlite, and postgres when "
                              "LOOPGATE_TEST_POSTGRES_URL is set)")
@@ -1299,40 +1035,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packet-notes", type=int, default=20)
     parser.add_argument("--wait-quiet", type=float, default=120.0, metavar="SECONDS",
                         help="before each endpoint, wait up to this long for the machine to be quiet (0: do not)")
-    parser.add_argument("--write-docs", action="store_true", help=f"replace '{SECTION}' in docs/benchmarks.md")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    add_output_options(parser, SECTION)
     parser.add_argument("--keep-logs", action="store_true")
     options = parser.parse_args(argv)
 
-    postgres_url = os.environ.get("LOOPGATE_TEST_POSTGRES_URL")
-    targets = options.targets.split(",") if options.targets else ["sqlite"] + (["postgres"] if postgres_url else [])
-    for target in targets:
-        if target not in ("sqlite", "postgres"):
-            parser.error(f"unknown target {target!r}")
-    if "postgres" in targets and not postgres_url:
-        parser.error("postgres needs LOOPGATE_TEST_POSTGRES_URL: run under scripts/testenv.py")
-    if not postgres_url:
-        print("LOOPGATE_TEST_POSTGRES_URL is not set: PostgreSQL skipped "
-              "(run as `python scripts/testenv.py -- .venv/bin/python bench/gate.py`)", flush=True)
+    targets = backend_targets(parser, options.targets, "gate.py")
 
     sizes = [int(n) for n in options.packet_log_entries.split(",")]
     results = [run_target(target, n, options) for n in sizes for target in targets]
-    command = ("python scripts/testenv.py -- " if "postgres" in targets else "") + ".venv/bin/python bench/gate.py " \
-        + " ".join(argv if argv is not None else sys.argv[1:])
-    section = report(results, options, command.strip())
+    command = command_line("gate.py", "postgres" in targets, argv)
+    section = report(results, options, command)
     print("\n" + section)
     if options.write_docs:
-        write_docs(section)
+        write_docs(section, SECTION)
     if options.json:
-        Path(options.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(options.json).write_text(json.dumps([{
+        write_json(options.json, [{
             "target": r.target, "fixture": r.fixture.__dict__, "gate": r.gate_body,
             "phases": [{"endpoint": p.endpoint, "connections": p.connections, "requests": p.requests,
                         "p50_ms": p.pct(0.5), "p90_ms": p.pct(0.9), "p99_ms": p.pct(0.99), "max_ms": p.max_ms,
                         "rps": p.rps, "server_cpu": p.server_cpu, "client_cpu": p.client_cpu, "codes": p.codes}
                        for p in r.phases],
-            "inprocess": r.inproc.__dict__ if r.inproc else None, "profile": r.profile} for r in results],
-            indent=2, default=str))
+            "inprocess": r.inproc.__dict__ if r.inproc else None, "profile": r.profile} for r in results])
     failed = any(p.errors for r in results for p in r.phases)
     failed |= any(not r.gate_body.get("passed") or r.gate_body.get("violations") for r in results)
     return 1 if failed else 0

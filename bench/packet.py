@@ -40,14 +40,9 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
-import re
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -59,21 +54,15 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import (ADMIN_TOKEN, FINISHED, Database, Server, StandIn, add_output_options, backend_targets,
+                     command_line, cpu_seconds, incident_event, iso, machine_busy_seconds, markdown, new_parser,
+                     open_database, section_head, standin_start, webhook_headers, write_docs, write_json)
+from harness import server_env as base_server_env
 
-from app.integrations.pagerduty.signature import sign  # noqa: E402
-
-SECRET = "bench-secret"
-ADMIN_TOKEN = "bench-admin-token"
-HOST = "127.0.0.1"
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Event Packet: resolve → complete"
-STANDIN = ROOT / "tests" / "standins" / "pagerduty.py"
 PAGE_SIZE = 100
 TARGET_RATIO = 1.5
 MEMORY_LIMIT_MB = 100.0
-FINISHED = ("complete", "partial", "failed")
 MB = 1024 * 1024
 SLOW_GAP = 0.03  # an app gap between two log pages longer than this is listed under the tables
 
@@ -81,115 +70,13 @@ SLOW_GAP = 0.03  # an app gap between two log pages longer than this is listed u
 # --------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _importable(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
-
-
-class StandIn:
-    """tests/standins/pagerduty.py in its own process."""
-
-    def __init__(self, *, incidents: int, log_entries: int, alerts: int, notes: int, latency: float,
-                 fast_paging: bool, nodelay: bool) -> None:
-        self.request_log = tempfile.NamedTemporaryFile(prefix="loopgate-bench-pd-", suffix=".jsonl", delete=False).name
-        self.cmd = [sys.executable, str(STANDIN), "--incidents", str(incidents), "--log-entries", str(log_entries),
-                    "--alerts", str(alerts), "--notes", str(notes), "--latency", str(latency), "--distinct-notes",
-                    "--request-log", self.request_log] + (["--fast-paging"] if fast_paging else []) \
-            + (["--tcp-nodelay"] if nodelay else [])
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the PagerDuty stand-in exited with {self.proc.wait()}")
-        info = json.loads(line)
-        self.url, self.ca_bundle, self.token = info["url"], info["ca_bundle_path"], info["token"]
-        self.incident_ids: list[str] = info["incident_ids"]
-        self.records: list[dict[str, Any]] = []
-
-    def stop(self) -> list[dict[str, Any]]:
-        """Stop it and return its request log."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        with contextlib.suppress(OSError):
-            self.records = [json.loads(line) for line in Path(self.request_log).read_text().splitlines() if line]
-            os.unlink(self.request_log)
-        return self.records
-
-
-class Server:
-    """One uvicorn worker of Loopgate in a subprocess."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="loopgate-bench-uvicorn-", suffix=".log", delete=False)
-        self.loop = "uvloop" if _importable("uvloop") else "asyncio"
-        self.http = "httptools" if _importable("httptools") else "h11"
-        self.cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST, "--port", str(self.port),
-                    "--no-access-log", "--log-level", "warning", "--loop", self.loop, "--http", self.http]
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        self.url = f"http://{HOST}:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"uvicorn did not answer /healthz within 60 s:\n{self.log_text()[-3000:]}")
-            time.sleep(0.1)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def log_text(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
-
-    def warnings(self) -> list[str]:
-        return [line for line in self.log_text().splitlines() if re.search(r"WARNING|ERROR|Traceback", line)]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-    def remove_log(self) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(self.log.name)
-
-
 def standin_options(options: argparse.Namespace) -> dict[str, bool]:
-    return {"fast_paging": options.standin_paging == "fast", "nodelay": options.standin_nodelay}
+    return {"fast_paging": options.standin_paging == "fast", "nodelay": options.standin_nodelay,
+            "request_log": True}
 
 
 def server_env(database_url: str, standin: StandIn, gc_log: GcLog | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPGATE_")}
-    env.update(LOOPGATE_DATABASE_URL=database_url, LOOPGATE_PAGERDUTY_WEBHOOK_SECRETS=SECRET,
-               LOOPGATE_ADMIN_TOKEN=ADMIN_TOKEN, LOOPGATE_PAGERDUTY_API_URL=standin.url,
-               LOOPGATE_PAGERDUTY_API_TOKEN=standin.token, LOOPGATE_CA_BUNDLE=standin.ca_bundle,
-               PYTHONUNBUFFERED="1")
+    env = base_server_env(database_url, standin)
     if gc_log is not None:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (gc_log.folder, env.get("PYTHONPATH")) if p)
         env["BENCH_PACKET_GC_LOG"] = gc_log.path
@@ -245,14 +132,9 @@ def overlap(pauses: list[tuple[float, float, int]], start: float, end: float, ge
 
 
 @dataclass
-class Database:
-    """A fresh, migrated database: its URL, a packet-status probe, how to remove it."""
+class PacketDatabase(Database):
+    """A fresh, migrated database with a packet-status probe."""
 
-    kind: str
-    url: str
-    cleanup: Any = None
-    path: str | None = None  # SQLite
-    dsn: str | None = None  # PostgreSQL (asyncpg form)
     _loop: Any = None
     _connection: Any = None
 
@@ -280,73 +162,11 @@ class Database:
             self.cleanup()
 
 
-def sqlite_database() -> Database:
-    from app.migrations import upgrade
-
-    folder = tempfile.mkdtemp(prefix="loopgate-bench-")
-    path = os.path.join(folder, "bench.db")
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
-    return Database("sqlite", url, cleanup=lambda: shutil.rmtree(folder, ignore_errors=True), path=path)
-
-
-def postgres_database(test_url: str) -> Database:
-    import asyncpg
-
-    from app.migrations import upgrade
-
-    if not test_url.startswith("postgresql+asyncpg://"):
-        raise SystemExit(f"LOOPGATE_TEST_POSTGRES_URL must be postgresql+asyncpg://..., got {test_url!r}")
-    admin_dsn = "postgresql://" + test_url.removeprefix("postgresql+asyncpg://")
-    name = f"loopgate_bench_packet_{os.getpid()}_{time.time_ns() % 10**9}"
-    base = admin_dsn.rsplit("/", 1)[0]
-
-    async def execute(sql: str) -> None:
-        connection = await asyncpg.connect(admin_dsn)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
-    url = test_url.rsplit("/", 1)[0] + "/" + name
-    upgrade(url)
-    return Database("postgres", url, dsn=f"{base}/{name}",
-                    cleanup=lambda: asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
-
-
-def open_database(target: str) -> Database:
-    return sqlite_database() if target == "sqlite" else postgres_database(os.environ["LOOPGATE_TEST_POSTGRES_URL"])
+def open_packet_database(target: str) -> PacketDatabase:
+    return open_database(target, postgres_prefix="loopgate_bench_packet", cls=PacketDatabase)
 
 
 # --------------------------------------------------------------------------- webhooks
-
-
-def iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def incident_event(event_id: str, event_type: str, occurred_at: str, incident_id: str, *, status: str,
-                   created_at: str) -> dict[str, Any]:
-    """A v3 incident event with a full incident snapshot (the shape of tests/pagerduty.py's incident_event)."""
-    data = {
-        "id": incident_id, "type": "incident", "self": f"https://api.pagerduty.com/incidents/{incident_id}",
-        "html_url": f"https://acme.pagerduty.com/incidents/{incident_id}", "number": 1, "status": status,
-        "title": "Checkout API p99 latency > 2s in prod-eu-1", "incident_key": None, "created_at": created_at,
-        "service": {"id": "PSV81QA", "summary": "Checkout API", "type": "service_reference"},
-        "assignees": [], "teams": [{"id": "PTM0PAY", "summary": "Payments", "type": "team_reference"}],
-        "priority": {"id": "PPR1SEV", "summary": "P1", "type": "priority_reference"},
-        "urgency": "high", "conference_bridge": None, "resolve_reason": None,
-    }
-    agent_type = "service_reference" if event_type == "incident.triggered" else "user_reference"
-    return {"event": {"id": event_id, "event_type": event_type, "resource_type": "incident",
-                      "occurred_at": occurred_at, "client": None, "data": data,
-                      "agent": {"id": "PK3R9TY", "type": agent_type, "summary": "Dana Whitfield"}}}
-
-
-def standin_start(index: int) -> dt.datetime:
-    """When the stand-in's incident `index` was created (its __main__ spaces them 6 h apart from 2025-01-01)."""
-    return dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(hours=6 * index)
 
 
 class Client:
@@ -359,8 +179,7 @@ class Client:
     def webhook(self, body: dict[str, Any]) -> tuple[httpx.Response, float]:
         """POST it signed; returns the response and time.monotonic() when it arrived."""
         raw = json.dumps(body).encode()
-        response = self.http.post("/webhooks/pagerduty", content=raw, headers={
-            "Content-Type": "application/json", "X-PagerDuty-Signature": sign(raw, SECRET.encode())})
+        response = self.http.post("/webhooks/pagerduty", content=raw, headers=webhook_headers(raw))
         return response, time.monotonic()
 
     def trigger(self, incident_id: str, index: int, tag: str) -> None:
@@ -473,11 +292,6 @@ class Run:
         return None if self.to_assembled is None else self.elapsed - self.to_assembled
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_delays(pid: int) -> dict[str, int]:
     """Per thread of a process: nanoseconds spent runnable but waiting for a CPU (/proc/PID/task/TID/schedstat)."""
     delays = {}
@@ -490,14 +304,6 @@ def run_delays(pid: int) -> dict[str, int]:
 def waited(before: dict[str, int], after: dict[str, int]) -> float:
     """Seconds the process's threads waited for a CPU between two run_delays() readings."""
     return sum(ns - before.get(tid, 0) for tid, ns in after.items()) / 1e9
-
-
-def machine_busy_seconds() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]
-    tick = os.sysconf("SC_CLK_TCK")
-    return (sum(values) - idle) / tick, sum(values) / tick
 
 
 def wait_finished(client: Client, incident_id: str, poll: float, timeout: float
@@ -525,7 +331,7 @@ def time_runs(target: str, options: argparse.Namespace) -> tuple[list[Run], dict
     meta: dict[str, Any] = {}
     gc_log = GcLog() if options.gc_log else None
     try:
-        db = open_database(target)
+        db = open_packet_database(target)
         server = Server(server_env(db.url, standin, gc_log))
         meta.update(loop=server.loop, http=server.http)
         print(f"  uvicorn pid {server.pid} on {server.url}; stand-in pid {standin.proc.pid} on {standin.url}",
@@ -564,12 +370,8 @@ def time_runs(target: str, options: argparse.Namespace) -> tuple[list[Run], dict
     finally:
         if client:
             client.close()
-        if server:
-            server.stop()
-            if not options.keep_logs:
-                server.remove_log()
-            else:
-                print(f"  uvicorn log: {server.log.name}")
+        if server and server.close(options.keep_logs):
+            print(f"  uvicorn log: {server.log.name}")
         records = standin.stop()
         if db:
             db.close()
@@ -677,7 +479,7 @@ def memory_runs(target: str, options: argparse.Namespace) -> list[MemoryRun]:
     db = server = client = None
     results = []
     try:
-        db = open_database(target)
+        db = open_packet_database(target)
         server = Server(server_env(db.url, standin))
         client = Client(server)
         for index, incident_id in enumerate(standin.incident_ids):
@@ -728,9 +530,7 @@ def memory_runs(target: str, options: argparse.Namespace) -> list[MemoryRun]:
         if client:
             client.close()
         if server:
-            server.stop()
-            if not options.keep_logs:
-                server.remove_log()
+            server.close(options.keep_logs)
         standin.stop()
         if db:
             db.close()
@@ -738,13 +538,6 @@ def memory_runs(target: str, options: argparse.Namespace) -> list[MemoryRun]:
 
 
 # --------------------------------------------------------------------------- report
-
-
-def _markdown(rows: list[tuple]) -> str:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ["| " + " | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)) + " |" for row in rows]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
 
 
 def _f(value: float | None, fmt: str = ".3f") -> str:
@@ -756,21 +549,7 @@ def _med(values: list[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-def machine_note() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    versions = []
-    for name in ("uvicorn", "fastapi", "sqlalchemy", "aiosqlite", "asyncpg", "uvloop", "httptools", "pagerduty"):
-        with contextlib.suppress(Exception):
-            from importlib.metadata import version
-
-            versions.append(f"{name} {version(name)}")
-    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()} "
-            f"{platform.release()}; " + ", ".join(versions))
+PACKAGES = ("uvicorn", "fastapi", "sqlalchemy", "aiosqlite", "asyncpg", "uvloop", "httptools", "pagerduty")
 
 
 def time_table(all_runs: dict[str, list[Run]], bound: float) -> str:
@@ -785,7 +564,7 @@ def time_table(all_runs: dict[str, list[Run]], bound: float) -> str:
                      _f(statistics.median(elapsed) / bound, ".2f"), _f(max(elapsed) / bound, ".2f"),
                      "yes" if max(elapsed) <= TARGET_RATIO * bound else "**no**",
                      "all complete, all items" if ok else "**see notes**", _f(warm.elapsed if warm else None)))
-    return _markdown(rows)
+    return markdown(rows)
 
 
 def breakdown_table(all_runs: dict[str, list[Run]]) -> str:
@@ -804,7 +583,7 @@ def breakdown_table(all_runs: dict[str, list[Run]]) -> str:
                      _f(_med([r.get_seconds for r in measured])), _f(_med([r.server_cpu for r in measured]), ".2f"),
                      f"{_f(_med([r.server_cpu_wait for r in measured]))} / "
                      f"{_f(_med([r.standin_cpu_wait for r in measured]))}"))
-    return _markdown(rows)
+    return markdown(rows)
 
 
 def runs_table(all_runs: dict[str, list[Run]]) -> str:
@@ -815,7 +594,7 @@ def runs_table(all_runs: dict[str, list[Run]]) -> str:
             rows.append((target, "warm-up" if r.warmup else str(i), r.status, _f(r.elapsed),
                          _f(r.elapsed / BOUND_HOLDER[0], ".2f"), _f(r.to_assembled), r.requests, r.log_pages, r.polls,
                          _f(r.server_cpu, ".2f"), f"{_f(r.server_cpu_wait)} / {_f(r.standin_cpu_wait)}", _gc_cell(r)))
-    return _markdown(rows)
+    return markdown(rows)
 
 
 BOUND_HOLDER = [1.1]
@@ -838,17 +617,14 @@ def memory_table(all_mem: dict[str, list[MemoryRun]]) -> str:
                          _f(r.peak_mb, ".1f"),
                          _f(r.growth_mb, ".1f"), "yes" if r.growth_mb <= MEMORY_LIMIT_MB else "**no**", serving,
                          _f(r.after_mb, ".1f")))
-    return _markdown(rows)
+    return markdown(rows)
 
 
 def report(all_runs: dict[str, list[Run]], all_mem: dict[str, list[MemoryRun]], meta: dict[str, dict[str, Any]],
            options: argparse.Namespace, command: str) -> str:
     bound = BOUND_HOLDER[0]
     pages = -(-options.log_entries // PAGE_SIZE)
-    lines = [
-        SECTION, "",
-        f"Run {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')} on {machine_note()}.", "",
-        "```", command, "```", "",
+    lines = section_head(SECTION, command, PACKAGES) + [
         f"One uvicorn worker of Loopgate (jobs in-process, no Redis) and the PagerDuty stand-in "
         f"(`tests/standins/pagerduty.py` in its own process, over TLS) answering every request after "
         f"{options.latency * 1000:g} ms. Each incident has {options.log_entries:,} log entries ({pages} pages of "
@@ -929,25 +705,6 @@ def report(all_runs: dict[str, list[Run]], all_mem: dict[str, list[MemoryRun]], 
     return "\n".join(lines)
 
 
-def write_docs(section: str) -> None:
-    text = (DOCS.read_text() if DOCS.exists()
-            else "# Benchmarks\n\nMeasured figures; each section says how to reproduce it.\n")
-    start = text.find("\n" + SECTION + "\n")
-    if start < 0 and text.startswith(SECTION + "\n"):
-        before, after = "", text[len(SECTION) + 1:]
-    elif start < 0:
-        before, after = text.rstrip("\n") + "\n\n", ""
-    else:
-        before, after = text[:start + 1], text[start + 1 + len(SECTION) + 1:]
-    if after:
-        following = re.search(r"^## ", after, re.M)
-        after = after[following.start():] if following else ""
-    new = before + section.rstrip("\n") + "\n" + ("\n" + after if after else "")
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(new)
-    print(f"wrote {DOCS.relative_to(ROOT)}", flush=True)
-
-
 def print_timelines(all_runs: dict[str, list[Run]]) -> None:
     for target, runs in all_runs.items():
         for r in runs:
@@ -965,8 +722,7 @@ def print_timelines(all_runs: dict[str, list[Run]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--targets", default=None,
                         help="comma separated: sqlite,postgres (default: sqlite, and postgres when "
                              "LOOPGATE_TEST_POSTGRES_URL is set)")
@@ -991,21 +747,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not log the server's garbage-collection pauses (a sitecustomize.py on its "
                              "PYTHONPATH adds a gc.callbacks probe; app code is untouched)")
     parser.add_argument("--timelines", action="store_true", help="print every measured run's PagerDuty requests")
-    parser.add_argument("--write-docs", action="store_true", help=f"replace '{SECTION}' in docs/benchmarks.md")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    add_output_options(parser, SECTION)
     parser.add_argument("--keep-logs", action="store_true")
     options = parser.parse_args(argv)
 
-    postgres_url = os.environ.get("LOOPGATE_TEST_POSTGRES_URL")
-    targets = options.targets.split(",") if options.targets else ["sqlite"] + (["postgres"] if postgres_url else [])
-    for target in targets:
-        if target not in ("sqlite", "postgres"):
-            parser.error(f"unknown target {target!r}")
-    if "postgres" in targets and not postgres_url:
-        parser.error("postgres needs LOOPGATE_TEST_POSTGRES_URL: run under scripts/testenv.py")
-    if not postgres_url:
-        print("LOOPGATE_TEST_POSTGRES_URL is not set: PostgreSQL skipped "
-              "(run as `python scripts/testenv.py -- .venv/bin/python bench/packet.py`)", flush=True)
+    targets = backend_targets(parser, options.targets, "packet.py")
     pages = -(-options.log_entries // PAGE_SIZE)
     BOUND_HOLDER[0] = (pages + 1) * options.latency
 
@@ -1023,20 +769,17 @@ def main(argv: list[str] | None = None) -> int:
 
     if options.timelines:
         print_timelines(all_runs)
-    command = ("python scripts/testenv.py -- " if "postgres" in targets else "") + ".venv/bin/python bench/packet.py " \
-        + " ".join(argv if argv is not None else sys.argv[1:])
-    section = report(all_runs, all_mem, meta, options, command.strip()) if all_runs else ""
+    command = command_line("packet.py", "postgres" in targets, argv)
+    section = report(all_runs, all_mem, meta, options, command) if all_runs else ""
     print("\n" + section)
     if options.write_docs:
         if not all_runs:
             parser.error("--write-docs needs the timed runs")
-        write_docs(section)
+        write_docs(section, SECTION)
     if options.json:
-        Path(options.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(options.json).write_text(json.dumps(
-            {"bound": BOUND_HOLDER[0], "runs": {t: [r.__dict__ for r in rs] for t, rs in all_runs.items()},
-             "memory": {t: [r.__dict__ for r in rs] for t, rs in all_mem.items()}, "meta": meta},
-            indent=2, default=str))
+        write_json(options.json, {
+            "bound": BOUND_HOLDER[0], "runs": {t: [r.__dict__ for r in rs] for t, rs in all_runs.items()},
+            "memory": {t: [r.__dict__ for r in rs] for t, rs in all_mem.items()}, "meta": meta})
     failed = any(r.status != "complete" or r.problems for rs in all_runs.values() for r in rs)
     failed |= any(r.problems for rs in all_mem.values() for r in rs)
     return 1 if failed else 0

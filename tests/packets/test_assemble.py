@@ -242,7 +242,7 @@ async def test_similar_incidents_share_the_fingerprint_within_the_lookback(clien
                   incident_event("E2", "incident.resolved", at(5), INCIDENT, status="resolved",
                                  title="DB-1 latency 2ms")):
         await post_delivery(client, event)
-    await runtime.queue.drain()
+        await runtime.queue.drain()  # the past incidents exist before this one resolves
     similar = (await packet(client))["similar_incidents"]
     assert [s["external_id"] for s in similar] == ["PEARLIER"]
     assert similar[0]["title"] == "DB-42 latency 300ms"

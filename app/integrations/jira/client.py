@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import requests
+from requests import RequestException
 from jira import JIRA, JIRAError
 
 from app.integrations.jira.schemas import IssueState, issue_state
@@ -57,7 +57,7 @@ def _translate(exc: Exception) -> Exception:
         if status == 429 or status >= 500 or status == 0:
             return JiraUnavailable(f"Jira answered {status or 'nothing'}: {text}"[:500], retry_after=_retry_after(exc))
         return JiraRejected(f"Jira answered {status}: {text}"[:1000])
-    if isinstance(exc, requests.RequestException):
+    if isinstance(exc, RequestException):
         return JiraUnavailable(f"{type(exc).__name__}: {exc}"[:500])
     return exc
 

@@ -45,3 +45,20 @@ async def test_bad_cursor_is_a_400(client):
     response = await client.get("/api/v1/incidents?cursor=garbage", headers=ADMIN)
     assert response.status_code == 400
     assert "cursor" in response.json()["message"]
+
+
+async def test_an_unexpected_error_is_a_json_500(app, monkeypatch):
+    import httpx
+
+    from app.incidents import service
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(service, "list_incidents", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/api/v1/incidents", headers=ADMIN)
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error"
+    assert "disk on fire" not in response.text

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
+from app.db import lock_for_update
 from app.errors import NotFound
 from app.incidents.models import Incident
 from app.packets.models import EventPacket, PacketStatement
@@ -18,14 +19,17 @@ from app.queue import enqueue_after_commit
 async def request_packet(session: AsyncSession, *, incident: Incident, reason: str, actor: str,
                          sla_hours: int) -> EventPacket:
     """Add a `pending` version; the assembly job is sent once this transaction commits."""
-    current = await session.scalar(
-        sa.select(sa.func.max(EventPacket.version)).where(EventPacket.incident_id == incident.id)
-    )
+    # Versions are numbered in the INSERT itself (atomic on SQLite); on PostgreSQL the incident's
+    # row lock orders concurrent requests for the same incident.
+    await session.execute(lock_for_update(session, sa.select(Incident.id).where(Incident.id == incident.id)))
+    next_version = (sa.select(sa.func.coalesce(sa.func.max(EventPacket.version), 0) + 1)
+                    .where(EventPacket.incident_id == incident.id).scalar_subquery())
     due = incident.resolved_at + timedelta(hours=sla_hours) if incident.resolved_at else None
-    packet = EventPacket(incident_id=incident.id, version=(current or 0) + 1, status="pending", reason=reason,
+    packet = EventPacket(incident_id=incident.id, version=next_version, status="pending", reason=reason,
                          sla_due_at=due, attempts=0)
     session.add(packet)
     await session.flush()
+    await session.refresh(packet, ["version"])
     audit.record(session, actor=actor, action="packet.requested", entity="incident", entity_id=incident.id,
                  diff={"version": packet.version, "reason": reason})
     enqueue_after_commit(session, "assemble_packet", str(packet.id))

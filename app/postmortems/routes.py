@@ -185,11 +185,12 @@ async def create_action_item(finding_id: uuid.UUID, body: ActionItemCreate, requ
                              principal: WriteDep) -> ActionItemPublic:
     """Add an action item to a finding; it starts open. `create_ticket` queues its Jira issue;
     `jira_key` links an existing one (422 `jira_issue_not_found`, 502 `jira_unavailable`, nothing saved)."""
-    ticket_request = body.model_dump(include={"create_ticket", "jira_key"})
+    runtime = request.app.state.runtime
+    issue = await tickets.look_up(runtime, body.jira_key) if body.jira_key else None  # before any write
     item = await action_items.create_action_item(
         session, finding_id=finding_id, fields=body.model_dump(exclude={"create_ticket", "jira_key"}),
         actor=principal.name)
-    await tickets.attach(session, item=item, **ticket_request, runtime=request.app.state.runtime,
+    await tickets.attach(session, item=item, create_ticket=body.create_ticket, issue=issue, runtime=runtime,
                          actor=principal.name)
     await session.commit()
     return (await views.action_item_views(session, [item]))[0]
@@ -218,17 +219,18 @@ async def get_action_item(action_item_id: uuid.UUID, session: SessionDep, _: Rea
 
 
 @router.patch("/action-items/{action_item_id}", response_model=ActionItemPublic,
-              responses=error_responses(404, 409, 502), tags=["action items"])
+              responses=error_responses(404, 409, 422, 502), tags=["action items"])
 async def update_action_item(action_item_id: uuid.UUID, body: ActionItemUpdate, request: Request, session: SessionDep,
                              principal: WriteDep) -> ActionItemPublic:
     """Edit an action item or move its status; completed_at and closed_at follow the status. Once the item
     has a ticket, Jira owns its status (409 `status_owned_by_jira`). A new `jira_key` or `create_ticket`
     replaces a missing or failed ticket."""
-    changes = body.model_dump(exclude_unset=True)
-    ticket_request = {"create_ticket": changes.pop("create_ticket", False), "jira_key": changes.pop("jira_key", None)}
+    runtime = request.app.state.runtime
+    issue = await tickets.look_up(runtime, body.jira_key) if body.jira_key else None  # before any write
+    changes = body.model_dump(exclude_unset=True, exclude={"create_ticket", "jira_key"})
     item = await action_items.update_action_item(session, action_item_id=action_item_id, changes=changes,
                                                  actor=principal.name)
-    await tickets.attach(session, item=item, **ticket_request, runtime=request.app.state.runtime,
+    await tickets.attach(session, item=item, create_ticket=body.create_ticket, issue=issue, runtime=runtime,
                          actor=principal.name)
     await session.commit()
     return (await views.action_item_views(session, [item]))[0]

@@ -36,7 +36,7 @@ async def sync_ticket(ctx: dict[str, Any], ticket_id: str) -> None:
         try:
             issue, duplicates = await sync.find_or_create(runtime.jira, claim,
                                                           search_delay=runtime.settings.jira_search_delay_seconds)
-        except (JiraUnavailable, JiraRejected) as exc:
+        except Exception as exc:  # whatever it was, it is counted, recorded on the row, and retried or failed
             async with runtime.sessionmaker() as session:
                 await sync.record_failure(session, claim=claim, error=exc, settings=runtime.settings)
                 await session.commit()

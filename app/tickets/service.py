@@ -9,7 +9,7 @@ from app import audit, clock
 from app.errors import AppError
 from app.inbound.models import InboundEvent
 from app.integrations.jira.client import JiraGateway, JiraNotFound, JiraRejected, JiraUnavailable
-from app.integrations.jira.schemas import issue_state
+from app.integrations.jira.schemas import IssueState, issue_state
 from app.postmortems.models import ActionItem
 from app.queue import enqueue_after_commit
 from app.tickets.models import Ticket
@@ -24,6 +24,10 @@ class JiraUnavailableError(AppError):
     status_code, error = 502, "jira_unavailable"
 
 
+class TicketExists(AppError):
+    status_code, error = 409, "ticket_exists"
+
+
 async def ticket_of(session: AsyncSession, *, action_item_id: Any, lock: bool = False) -> Ticket | None:
     query = sa.select(Ticket).where(Ticket.action_item_id == action_item_id)
     if lock and session.bind.dialect.name == "postgresql":
@@ -31,11 +35,24 @@ async def ticket_of(session: AsyncSession, *, action_item_id: Any, lock: bool = 
     return await session.scalar(query)
 
 
-async def attach(session: AsyncSession, *, item: ActionItem, create_ticket: bool, jira_key: str | None,
+async def look_up(runtime: Any, jira_key: str) -> IssueState:
+    """The existing issue a client wants to link, read before any write: no lock is held during the call."""
+    if runtime.jira is None:
+        raise JiraUnavailableError("Jira is not configured (LOOPGATE_JIRA_URL, LOOPGATE_JIRA_API_TOKEN).")
+    try:
+        return await runtime.jira.get_issue(jira_key)
+    except JiraNotFound:
+        raise JiraIssueNotFound(f"Jira has no issue {jira_key} (or this account cannot see it).",
+                                details={"jira_key": jira_key}) from None
+    except (JiraUnavailable, JiraRejected) as exc:
+        raise JiraUnavailableError(f"Could not check {jira_key} in Jira: {exc}") from None
+
+
+async def attach(session: AsyncSession, *, item: ActionItem, create_ticket: bool, issue: IssueState | None,
                  runtime: Any, actor: str) -> Ticket | None:
-    """Give an item the ticket it asks for: link an existing issue, or queue a new one."""
-    if jira_key:
-        return await link_ticket(session, item=item, jira_key=jira_key, jira=runtime.jira,
+    """Give an item the ticket it asks for: link an issue already looked up, or queue a new one."""
+    if issue is not None:
+        return await link_ticket(session, item=item, issue=issue, jira=runtime.jira,
                                  wont_do_resolutions=runtime.settings.jira_wont_do_resolutions, actor=actor)
     if create_ticket:
         return await request_ticket(session, item=item, actor=actor)
@@ -52,7 +69,8 @@ async def request_ticket(session: AsyncSession, *, item: ActionItem, actor: str)
     elif ticket.state in ("created", "linked", "pending", "creating"):
         return ticket  # already has one, or is getting one
     else:
-        # Missing or failed: start over. `attempts` is kept, so the job searches by label first.
+        # Missing or failed: start over, searching by label first (attempts > 0) with a fresh budget.
+        ticket.attempts = 1
         ticket.state, ticket.jira_key, ticket.jira_id, ticket.url = "pending", None, None, None
         ticket.status_category = ticket.resolution = ticket.jira_updated_at = ticket.last_error = None
         ticket.remote_link_added, ticket.next_attempt_at, ticket.updated_at = False, None, clock.now()
@@ -62,19 +80,18 @@ async def request_ticket(session: AsyncSession, *, item: ActionItem, actor: str)
     return ticket
 
 
-async def link_ticket(session: AsyncSession, *, item: ActionItem, jira_key: str, jira: JiraGateway | None,
+async def link_ticket(session: AsyncSession, *, item: ActionItem, issue: IssueState, jira: JiraGateway,
                       wont_do_resolutions: list[str], actor: str) -> Ticket:
-    """Link an existing Jira issue after checking it exists; its status becomes the item's status."""
-    if jira is None:
-        raise JiraUnavailableError("Jira is not configured (LOOPGATE_JIRA_URL, LOOPGATE_JIRA_API_TOKEN).")
-    try:
-        state = await jira.get_issue(jira_key)
-    except JiraNotFound:
-        raise JiraIssueNotFound(f"Jira has no issue {jira_key} (or this account cannot see it).",
-                                details={"jira_key": jira_key}) from None
-    except (JiraUnavailable, JiraRejected) as exc:
-        raise JiraUnavailableError(f"Could not check {jira_key} in Jira: {exc}") from None
+    """Link an existing Jira issue (see `look_up`); its status becomes the item's status.
+
+    A ticket that is being created, or exists, is not replaced: that would orphan its issue.
+    """
+    state = issue
     ticket = await ticket_of(session, action_item_id=item.id, lock=True)
+    if ticket is not None and ticket.state in ("pending", "creating", "created"):
+        raise TicketExists(f"Action item {item.id} already has a Jira ticket ({ticket.state}"
+                           f"{', ' + ticket.jira_key if ticket.jira_key else ''}); only a missing, failed or "
+                           "linked ticket can be relinked.", details={"state": ticket.state})
     if ticket is None:
         ticket = Ticket(action_item_id=item.id, attempts=0, duplicate_keys=[])
         session.add(ticket)

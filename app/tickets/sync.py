@@ -114,6 +114,10 @@ async def find_or_create(jira: JiraGateway, claim: Claim, *, search_delay: float
 
 async def record_created(session: AsyncSession, *, claim: Claim, issue: IssueRef, duplicates: list[str]) -> None:
     ticket = await session.get(Ticket, claim.ticket_id)
+    if ticket.state != "creating":
+        # Relinked by a person while this attempt ran: their link stands; report the extra issue.
+        ticket.last_error = f"Jira issue {issue.key} was created for this item but it was relinked meanwhile"
+        return
     ticket.state, ticket.jira_key, ticket.jira_id, ticket.url = "created", issue.key, issue.issue_id, issue.url
     ticket.status_category = ticket.status_category or "new"
     ticket.duplicate_keys = duplicates

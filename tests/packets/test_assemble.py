@@ -273,3 +273,16 @@ async def test_similar_incidents_carry_their_postmortem_and_its_open_and_overdue
     assert similar["postmortem_id"] == postmortem["id"]
     assert [i["id"] for i in similar["open_action_items"]] == [late["id"], pending["id"]]
     assert [i["id"] for i in similar["overdue_action_items"]] == [late["id"]]
+
+
+async def test_concurrent_rebuilds_get_distinct_versions(client, runtime):
+    import asyncio
+
+    for event in (incident_event("E1", "incident.triggered", at(0), INCIDENT),
+                  incident_event("E2", "incident.resolved", at(5), INCIDENT, status="resolved")):
+        await post_delivery(client, event)
+        await runtime.queue.drain()
+    answers = await asyncio.gather(*(client.post(f"/api/v1/incidents/{INCIDENT}/packet/rebuild", headers=ADMIN)
+                                     for _ in range(5)))
+    assert [a.status_code for a in answers] == [202] * 5
+    assert sorted(a.json()["version"] for a in answers) == [2, 3, 4, 5, 6]

@@ -147,3 +147,14 @@ async def test_the_sweeper_resubmits_a_ticket_a_lost_job_left_pending(jira_clien
     assert (await ticket_row(jira_client, item["id"])).state == "created"
     assert jira.count_issues(label(item["id"])) == 1
     assert await sweep_tickets(jira_client.runtime.ctx) == 0
+
+
+async def test_a_healthy_created_ticket_is_not_replaced_by_a_link(jira_client, jira):
+    item = await ticketed_item(jira_client)
+    await jira_client.runtime.queue.drain()
+    other = jira.get_issue((await ticket_row(jira_client, item["id"])).jira_key)
+    response = await jira_client.patch(f"/api/v1/action-items/{item['id']}", headers=ADMIN,
+                                       json={"jira_key": other["key"]})
+    assert response.status_code == 409
+    assert response.json()["error"] == "ticket_exists"
+    assert (await ticket_row(jira_client, item["id"])).state == "created"

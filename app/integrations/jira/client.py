@@ -122,7 +122,7 @@ class JiraGateway:
         """Issues with `label` updated at or after `since` (minute precision, as JQL has)."""
         stamp = since.strftime("%Y-%m-%d %H:%M")
         found = await self._run("search_issues", f'labels = "{label}" AND updated >= "{stamp}" ORDER BY updated ASC',
-                                maxResults=1000, fields=ISSUE_FIELDS)
+                                maxResults=False, fields=ISSUE_FIELDS)  # every page
         return [state for state in (issue_state(i.raw) for i in found) if state is not None]
 
     def close(self) -> None:

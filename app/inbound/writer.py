@@ -38,6 +38,15 @@ class Delivery:
     payload: EncodedJSON  # the body as received; it was parsed and checked before
 
 
+def _settle(future: "asyncio.Future[bool]", *, result: bool | None = None, error: Exception | None = None) -> None:
+    if future.done():  # the request went away (client disconnect); the row's fate is the same
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(bool(result))
+
+
 class InboxWriter:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
@@ -98,14 +107,18 @@ class InboxWriter:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 try:
                     created = await self._write([delivery for delivery, _ in batch])
-                except Exception as exc:  # every waiting request answers with the failure
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
+                except Exception:
+                    # One bad row must not fail the others: write each alone; only the culprit fails.
+                    for delivery, future in batch:
+                        try:
+                            [is_new] = await self._write([delivery])
+                        except Exception as exc:
+                            _settle(future, error=exc)
+                        else:
+                            _settle(future, result=is_new)
                     continue
                 for (_, future), is_new in zip(batch, created, strict=True):
-                    if not future.done():
-                        future.set_result(is_new)
+                    _settle(future, result=is_new)
 
     async def _write(self, deliveries: list[Delivery]) -> list[bool]:
         first: dict[tuple[str, str], int] = {}

@@ -30,9 +30,11 @@ def parse_delivery(body: bytes, identifier: str | None) -> JiraDelivery:
     timestamp = payload.get("timestamp")
     occurred_at = (datetime.fromtimestamp(timestamp / 1000, UTC)
                    if isinstance(timestamp, int | float) and not isinstance(timestamp, bool) else None)
+    if identifier is not None and len(identifier) > 200:
+        raise DeliveryError("X-Atlassian-Webhook-Identifier is longer than 200 characters.")
     return JiraDelivery(
         delivery_id=identifier or "sha256:" + hashlib.sha256(body).hexdigest(),
-        event_type=str(payload.get("webhookEvent") or "unknown"),
+        event_type=str(payload.get("webhookEvent") or "unknown")[:100],
         occurred_at=occurred_at,
         payload=payload,
     )

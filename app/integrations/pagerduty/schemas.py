@@ -26,9 +26,11 @@ def parse_envelope(body: bytes) -> Envelope:
     event = payload.get("event") if isinstance(payload, dict) else None
     if not isinstance(event, dict):
         raise EnvelopeError("Not a PagerDuty v3 webhook: expected a JSON object with an 'event' object.")
-    for key in ("id", "event_type"):
+    for key, longest in (("id", 200), ("event_type", 100)):
         if not isinstance(event.get(key), str) or not event[key]:
             raise EnvelopeError(f"Not a PagerDuty v3 webhook: 'event.{key}' must be a non-empty string.")
+        if len(event[key]) > longest:
+            raise EnvelopeError(f"'event.{key}' is longer than {longest} characters.")
     occurred_at = event.get("occurred_at")
     parsed = None
     if occurred_at is not None:

@@ -30,7 +30,7 @@ async def receive_pagerduty(request: Request) -> JSONResponse:
         raise BadRequest(str(exc)) from None
     is_new = await runtime.inbox.record(Delivery(
         source="pagerduty", external_id=envelope.event_id, event_type=envelope.event_type,
-        occurred_at=envelope.occurred_at, delivery_id=request.headers.get("x-webhook-id"),
+        occurred_at=envelope.occurred_at, delivery_id=(request.headers.get("x-webhook-id") or "")[:200] or None,
         payload=EncodedJSON(body.decode()),
     ))
     return stored_answer(is_new)

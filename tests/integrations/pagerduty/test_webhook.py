@@ -132,3 +132,35 @@ async def test_the_webhook_id_header_is_recorded(client, runtime):
         "X-PagerDuty-Signature": sign(raw, PD_SECRET.encode()), "X-Webhook-Id": "wh-123"})
     async with runtime.engine.connect() as connection:
         assert (await connection.execute(sa.text("SELECT delivery_id FROM inbound_events"))).scalar_one() == "wh-123"
+
+
+async def test_a_delivery_the_database_refuses_fails_alone(app, runtime):
+    import asyncio
+
+    import httpx
+
+    events = [json.loads(fixture_bytes("triggered_v3.json")) for _ in range(4)]
+    for n, event in enumerate(events):
+        event["event"]["id"] = f"GOOD{n}" if n != 2 else "POISON"
+    real_write = runtime.inbox._write
+
+    async def refusing_write(deliveries):  # the database refuses one row, as it would a bad value
+        if any(d.external_id == "POISON" for d in deliveries):
+            raise ValueError("the database refused this row")
+        return await real_write(deliveries)
+
+    runtime.inbox._write = refusing_write
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answers = await asyncio.gather(*(post_delivery(client, event) for event in events))
+    assert [a.status_code for a in answers] == [202, 202, 500, 202]
+    assert answers[2].json()["error"] == "internal_error"
+    assert await count_rows(runtime, "inbound_events") == 3
+
+
+async def test_ids_longer_than_the_inbox_stores_are_400(client, runtime):
+    event = json.loads(fixture_bytes("triggered_v3.json"))
+    event["event"]["id"] = "E" * 201
+    response = await post_delivery(client, event)
+    assert response.status_code == 400 and "event.id" in response.json()["message"]
+    await assert_nothing_stored(runtime)

@@ -10,11 +10,16 @@ import uvicorn
 
 from app.main import create_app
 from tests.conftest import ADMIN_TOKEN
+from tests.standins.jira import JiraStandIn
+from tests.tickets.jira_env import jira_settings
 
 SCHEMA = Path(__file__).resolve().parents[1] / "openapi.yaml"
 
 
 def test_no_generated_request_is_a_server_error(settings):
+    # With a Jira to ask, an unknown `jira_key` is a 422; without one it would rightly be a 502.
+    jira = JiraStandIn().start()
+    settings = jira_settings(settings, jira)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -32,5 +37,6 @@ def test_no_generated_request_is_a_server_error(settings):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        jira.stop()
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "generated" in result.stdout and "passed" in result.stdout

@@ -186,6 +186,7 @@ async def create_action_item(finding_id: uuid.UUID, body: ActionItemCreate, requ
     """Add an action item to a finding; it starts open. `create_ticket` queues its Jira issue;
     `jira_key` links an existing one (422 `jira_issue_not_found`, 502 `jira_unavailable`, nothing saved)."""
     runtime = request.app.state.runtime
+    await reads.get_finding(session, finding_id=finding_id)  # 404 before asking Jira anything
     issue = await tickets.look_up(runtime, body.jira_key) if body.jira_key else None  # before any write
     item = await action_items.create_action_item(
         session, finding_id=finding_id, fields=body.model_dump(exclude={"create_ticket", "jira_key"}),
@@ -226,6 +227,7 @@ async def update_action_item(action_item_id: uuid.UUID, body: ActionItemUpdate, 
     has a ticket, Jira owns its status (409 `status_owned_by_jira`). A new `jira_key` or `create_ticket`
     replaces a missing or failed ticket."""
     runtime = request.app.state.runtime
+    await reads.get_action_item(session, action_item_id=action_item_id)  # 404 before asking Jira anything
     issue = await tickets.look_up(runtime, body.jira_key) if body.jira_key else None  # before any write
     changes = body.model_dump(exclude_unset=True, exclude={"create_ticket", "jira_key"})
     item = await action_items.update_action_item(session, action_item_id=action_item_id, changes=changes,

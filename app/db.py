@@ -106,9 +106,25 @@ async def serialize_on(session: AsyncSession, key: str) -> None:
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 
 
+CONFLICT_RETRIES = 3
+
+
 def is_retryable(exc: BaseException) -> bool:
     """A transaction the database aborted to break a conflict; running it again is safe."""
     return isinstance(exc, sa.exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+async def in_transaction(sessionmaker: async_sessionmaker[AsyncSession], work: Any) -> Any:
+    """Run `work(session)` (which commits) in a fresh session; again, from the start, when the database
+    broke a lock conflict by aborting it — the next try sees the winner's rows. Other errors propagate."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        async with sessionmaker() as session:
+            try:
+                return await work(session)
+            except Exception as exc:
+                await session.rollback()
+                if not is_retryable(exc) or attempt == CONFLICT_RETRIES:
+                    raise
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -5,8 +5,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app import clock
-from app.db import is_retryable
+from app.db import in_transaction
 from app.inbound import service
 from app.queue import Job
 
@@ -14,32 +16,29 @@ log = logging.getLogger(__name__)
 
 # A fresh row's own job is probably still on its way; the sweeper leaves it alone this long.
 SWEEP_GRACE = timedelta(seconds=30)
-CONFLICT_RETRIES = 3
 
 
 async def handle_inbound(ctx: dict[str, Any], inbound_id: str) -> None:
     """Apply one stored webhook event; a handled event is left alone, so running twice is harmless."""
     runtime = ctx["runtime"]
     event_id = uuid.UUID(inbound_id)
-    for attempt in range(CONFLICT_RETRIES + 1):
+
+    async def apply(session: AsyncSession) -> None:
+        event = await service.claim(session, inbound_id=event_id)
+        if event is None:
+            return
+        await runtime.inbound_handlers[event.source](session, event, runtime)
+        service.mark_handled(event)
+        await session.commit()
+
+    try:
+        await in_transaction(runtime.sessionmaker, apply)
+    except Exception as exc:
+        failure = f"{type(exc).__name__}: {exc}"
         async with runtime.sessionmaker() as session:
-            event = await service.claim(session, inbound_id=event_id)
-            if event is None:
-                return
-            try:
-                await runtime.inbound_handlers[event.source](session, event, runtime)
-                service.mark_handled(event)
-                await session.commit()
-                return
-            except Exception as exc:
-                await session.rollback()
-                if is_retryable(exc) and attempt < CONFLICT_RETRIES:
-                    continue  # the database broke a lock conflict; the next try sees the winner's rows
-                failure = f"{type(exc).__name__}: {exc}"
             await service.record_failure(session, inbound_id=event_id, error=failure)
             await session.commit()
-            log.warning("inbound event %s failed: %s", inbound_id, failure)
-            return
+        log.warning("inbound event %s failed: %s", inbound_id, failure)
 
 
 async def sweep(ctx: dict[str, Any], *, grace: timedelta = SWEEP_GRACE) -> int:

@@ -1,15 +1,18 @@
 """The app wired to a Jira stand-in, and an action item ready for a ticket."""
 
 import json
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from pydantic import SecretStr
 
 from app.integrations.jira.signature import sign
 from app.main import create_app
+from app.tickets.models import Ticket
 from tests.postmortems.factories import add_action_item, add_finding, make_incident, make_postmortem
 from tests.standins.jira import JiraStandIn
 
@@ -126,3 +129,9 @@ async def post_jira(client, body: bytes | dict, *, identifier: str | None = None
     if identifier is not None:
         sent["X-Atlassian-Webhook-Identifier"] = identifier
     return await client.post("/webhooks/jira", content=raw, headers=sent)
+
+
+async def ticket_row(client, item_id: str) -> Ticket:
+    """The outbox row of an action item, as stored now."""
+    async with client.runtime.sessionmaker() as session:
+        return await session.scalar(sa.select(Ticket).where(Ticket.action_item_id == uuid.UUID(item_id)))

@@ -19,6 +19,7 @@ from app.tickets.models import Ticket
 from tests.conftest import ADMIN, count_rows
 from tests.postmortems.factories import audit_entries
 from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
+    ticket_row,
     JIRA_FIXTURES,
     JIRA_SECRET,
     create_standin_issue,
@@ -48,11 +49,6 @@ async def jira_rows(runtime) -> list[dict]:
             "SELECT id, external_id, event_type, handled_at, error, attempts FROM inbound_events "
             "WHERE source = 'jira' ORDER BY received_at, external_id"))
         return [dict(row._mapping) for row in rows]
-
-
-async def ticket_row(client, item_id: str) -> Ticket:
-    async with client.runtime.sessionmaker() as session:
-        return await session.scalar(sa.select(Ticket).where(Ticket.action_item_id == uuid.UUID(item_id)))
 
 
 async def live_ticket(client) -> tuple[dict, Ticket]:

@@ -5,18 +5,18 @@ Loopgate checks them through the real `jira` client over a real socket.
 """
 
 import socket
-import uuid
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from app.main import create_app
 from app.tickets.jobs import sweep_tickets, sync_ticket
 from app.tickets.models import Ticket
+from app.tickets.sync import item_label
 from tests.conftest import ADMIN, count_rows
 from tests.postmortems.factories import ACTION_ITEM, audit_entries
 from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
+    ticket_row,
     create_standin_issue,
     deleted_event,
     jira,
@@ -29,15 +29,6 @@ from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
 )
 
 CREATE = r"/rest/api/(?:2|3|latest)/issue/?"
-
-
-def label(item_id: str) -> str:
-    return f"loopgate-{item_id}"
-
-
-async def ticket_row(client, item_id: str) -> Ticket:
-    async with client.runtime.sessionmaker() as session:
-        return await session.scalar(sa.select(Ticket).where(Ticket.action_item_id == uuid.UUID(item_id)))
 
 
 async def post_item(client, finding_id: str, **fields) -> httpx.Response:
@@ -219,7 +210,7 @@ async def test_create_ticket_on_a_failed_ticket_creates_one_new_issue(jira_clien
         await sync_ticket(jira_client.runtime.ctx, str(ticket.id))
     assert (await patch_item(jira_client, item["id"], create_ticket=True)).status_code == 200
     await jira_client.runtime.queue.drain()
-    assert jira.count_issues(label(item["id"])) == 1
+    assert jira.count_issues(item_label(item["id"])) == 1
     assert (await ticket_row(jira_client, item["id"])).jira_key == ticket.jira_key
     assert len(jira.remote_links[ticket.jira_key]) == 1
     assert "finding_without_ticket" not in await gate_codes(jira_client, item["postmortem_id"])
@@ -241,7 +232,7 @@ async def test_create_ticket_on_a_missing_ticket_creates_one_new_issue(jira_clie
     for _ in range(2):
         await sync_ticket(jira_client.runtime.ctx, str(ticket.id))
     assert await sweep_tickets(jira_client.runtime.ctx) == 0
-    assert jira.count_issues(label(item["id"])) == 1
+    assert jira.count_issues(item_label(item["id"])) == 1
     assert len(jira.requests_to("POST", CREATE)) == creates_before + 1
     assert len(jira.remote_links[ticket.jira_key]) == 1
     assert "ticket_missing" not in await gate_codes(jira_client, item["postmortem_id"])

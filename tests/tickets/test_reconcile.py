@@ -5,11 +5,9 @@ sent); the job talks to the stand-in over a real socket through the `jira` clien
 """
 
 import socket
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from app import clock as app_clock
 from app.integrations.jira.client import JiraUnavailable
@@ -19,6 +17,7 @@ from app.tickets.models import JobMark, Ticket
 from tests.conftest import ADMIN
 from tests.postmortems.factories import add_action_item, audit_entries
 from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
+    ticket_row,
     create_standin_issue,
     issue_event,
     jira,
@@ -31,11 +30,6 @@ from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
 )
 
 SEARCH = r"/rest/api/(?:2|3|latest)/search(?:/jql)?"
-
-
-async def ticket_row(client, item_id: str) -> Ticket:
-    async with client.runtime.sessionmaker() as session:
-        return await session.scalar(sa.select(Ticket).where(Ticket.action_item_id == uuid.UUID(item_id)))
 
 
 async def created_item(client) -> tuple[dict, Ticket]:

@@ -1,14 +1,19 @@
 """Exactly one Jira issue per action item, whatever fails — counted in the stand-in."""
 
 import asyncio
-import uuid
 
-import sqlalchemy as sa
 
 from app.tickets.jobs import sweep_tickets, sync_ticket
 from app.tickets.models import Ticket
+from app.tickets.sync import item_label
 from tests.conftest import ADMIN
-from tests.tickets.jira_env import jira, jira_client, jira_server, ticketed_item  # noqa: F401 (fixtures)
+from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
+    jira,
+    jira_client,
+    jira_server,
+    ticket_row,
+    ticketed_item,
+)
 
 
 def lose_sync_jobs(client) -> None:
@@ -18,11 +23,6 @@ def lose_sync_jobs(client) -> None:
     client.runtime.queue.submit_real = submit
 
 
-async def ticket_row(client, item_id: str) -> Ticket:
-    async with client.runtime.sessionmaker() as session:
-        return await session.scalar(sa.select(Ticket).where(Ticket.action_item_id == uuid.UUID(item_id)))
-
-
 async def run_sync(client, item_id: str, times: int = 1) -> Ticket:
     ticket = await ticket_row(client, item_id)
     for _ in range(times):
@@ -30,19 +30,15 @@ async def run_sync(client, item_id: str, times: int = 1) -> Ticket:
     return await ticket_row(client, item_id)
 
 
-def label(item_id: str) -> str:
-    return f"loopgate-{item_id}"
-
-
 async def test_create_ticket_makes_one_issue_with_the_right_fields_and_a_link_back(jira_client, jira):
     item = await ticketed_item(jira_client, priority="P1", due_date="2026-12-01")
     await jira_client.runtime.queue.drain()
-    assert jira.count_issues(label(item["id"])) == 1
+    assert jira.count_issues(item_label(item["id"])) == 1
     ticket = await ticket_row(jira_client, item["id"])
     assert ticket.state == "created" and ticket.remote_link_added
     issue = jira.get_issue(ticket.jira_key)
     fields = issue["fields"]
-    assert set(fields["labels"]) == {"loopgate", label(item["id"])}
+    assert set(fields["labels"]) == {"loopgate", item_label(item["id"])}
     assert fields["summary"] == item["title"]
     assert fields["priority"]["name"] == "Highest"
     assert fields["duedate"] == "2026-12-01"
@@ -59,7 +55,7 @@ async def test_the_job_run_twice_creates_one_issue_and_one_link(jira_client, jir
     item = await ticketed_item(jira_client)
     await jira_client.runtime.queue.drain()
     await run_sync(jira_client, item["id"], times=2)
-    assert jira.count_issues(label(item["id"])) == 1
+    assert jira.count_issues(item_label(item["id"])) == 1
     assert len(jira.remote_links[(await ticket_row(jira_client, item["id"])).jira_key]) == 1
 
 
@@ -69,7 +65,7 @@ async def test_two_workers_racing_create_one_issue(jira_client, jira):
     item = await ticketed_item(jira_client)
     ticket = await ticket_row(jira_client, item["id"])
     await asyncio.gather(*(sync_ticket(jira_client.runtime.ctx, str(ticket.id)) for _ in range(4)))
-    assert jira.count_issues(label(item["id"])) == 1
+    assert jira.count_issues(item_label(item["id"])) == 1
     assert (await ticket_row(jira_client, item["id"])).state == "created"
 
 
@@ -79,10 +75,10 @@ async def test_a_500_on_create_is_retried_into_one_issue(jira_client, jira):
     await jira_client.runtime.queue.drain()
     failed_once = await ticket_row(jira_client, item["id"])
     assert failed_once.state == "creating" and "500" in failed_once.last_error
-    assert jira.count_issues(label(item["id"])) == 0
+    assert jira.count_issues(item_label(item["id"])) == 0
     ticket = await run_sync(jira_client, item["id"], times=2)
     assert ticket.state == "created" and ticket.last_error is None
-    assert jira.count_issues(label(item["id"])) == 1
+    assert jira.count_issues(item_label(item["id"])) == 1
 
 
 async def test_create_then_dropped_connection_is_found_by_label_not_created_again(jira_client, jira):
@@ -92,10 +88,10 @@ async def test_create_then_dropped_connection_is_found_by_label_not_created_agai
     await jira_client.runtime.queue.drain()
     unknown = await ticket_row(jira_client, item["id"])
     assert unknown.state == "creating"  # the outcome is unknown
-    assert jira.count_issues(label(item["id"])) == 1  # ... but Jira did create it
+    assert jira.count_issues(item_label(item["id"])) == 1  # ... but Jira did create it
     ticket = await run_sync(jira_client, item["id"], times=2)
     assert ticket.state == "created"
-    assert jira.count_issues(label(item["id"])) == 1
+    assert jira.count_issues(item_label(item["id"])) == 1
     creates = [r for r in jira.requests_to("POST", r"/rest/api/2/issue")]
     assert len(creates) == 1
 
@@ -108,7 +104,7 @@ async def test_a_429_waits_for_retry_after_then_creates_one_issue(jira_client, j
     assert limited.state == "creating" and "429" in limited.last_error
     assert 6 <= (limited.next_attempt_at - limited.updated_at).total_seconds() <= 8
     ticket = await run_sync(jira_client, item["id"])
-    assert ticket.state == "created" and jira.count_issues(label(item["id"])) == 1
+    assert ticket.state == "created" and jira.count_issues(item_label(item["id"])) == 1
 
 
 async def test_after_the_last_attempt_the_ticket_is_failed_with_its_error(jira_client, jira):
@@ -119,7 +115,7 @@ async def test_after_the_last_attempt_the_ticket_is_failed_with_its_error(jira_c
     assert ticket.state == "failed" and ticket.attempts == 4 and "503" in ticket.last_error
     shown = (await jira_client.get(f"/api/v1/action-items/{item['id']}", headers=ADMIN)).json()["ticket"]
     assert shown["state"] == "failed" and "503" in shown["last_error"]
-    assert jira.count_issues(label(item["id"])) == 0
+    assert jira.count_issues(item_label(item["id"])) == 0
 
 
 async def test_duplicates_found_by_label_keep_the_oldest_and_are_reported(jira_client, jira):
@@ -128,7 +124,7 @@ async def test_duplicates_found_by_label_keep_the_oldest_and_are_reported(jira_c
     item = await ticketed_item(jira_client)
     await jira_client.runtime.queue.drain()
     await run_sync(jira_client, item["id"])  # cannot see the first issue yet, so it creates a second
-    assert jira.count_issues(label(item["id"])) == 2
+    assert jira.count_issues(item_label(item["id"])) == 2
     await asyncio.sleep(1.2)  # both are searchable now
     ticket = await run_sync(jira_client, item["id"])
     assert ticket.state == "created"
@@ -145,7 +141,7 @@ async def test_the_sweeper_resubmits_a_ticket_a_lost_job_left_pending(jira_clien
     assert await sweep_tickets(jira_client.runtime.ctx) == 1
     await jira_client.runtime.queue.drain()
     assert (await ticket_row(jira_client, item["id"])).state == "created"
-    assert jira.count_issues(label(item["id"])) == 1
+    assert jira.count_issues(item_label(item["id"])) == 1
     assert await sweep_tickets(jira_client.runtime.ctx) == 0
 
 

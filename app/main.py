@@ -3,8 +3,12 @@
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
+from fastapi.openapi.models import OpenAPI
+from starlette.routing import Route
 
 from app import health
 from app.config import Settings, load_settings
@@ -12,14 +16,47 @@ from app.errors import install_error_handlers
 from app.observability import RequestMetrics
 from app.gatekeeper.routes import router as gates_router
 from app.incidents.routes import router as incidents_router
-from app.integrations.jira.webhook import router as jira_webhook_router
-from app.integrations.pagerduty.webhook import router as pagerduty_webhook_router
+from app.inbound.receive import Webhook
+from app.integrations.jira.webhook import webhook as jira_webhook
+from app.integrations.pagerduty.webhook import webhook as pagerduty_webhook
 from app.packets.routes import router as packets_router
 from app.postmortems.routes import router as postmortems_router
 from app.runtime import open_runtime, start_sweeper
 from app.tokens.routes import router as tokens_router
 
 VERSION = "0.1.0"
+
+
+class Loopgate(FastAPI):
+    """FastAPI, with each webhook's POST handed to it before the middleware stack and the router.
+
+    Webhooks carry the load; FastAPI's layers cost more than storing the delivery
+    (docs/decisions/0005-webhooks-outside-fastapi.md). The router holds them too, so other
+    methods get the usual 405, and the OpenAPI schema documents them.
+    """
+
+    def __init__(self, *, webhooks: tuple[Webhook, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.webhook_endpoints = {webhook.path: webhook for webhook in webhooks}
+        self.router.routes.extend(Route(webhook.path, webhook, methods=["POST"]) for webhook in webhooks)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            webhook = self.webhook_endpoints.get(scope["path"])
+            if webhook is not None:
+                scope["app"] = self
+                await webhook(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            webhooks = {path: {"post": webhook.openapi_operation()} for path, webhook in self.webhook_endpoints.items()}
+            schema["paths"] = {**webhooks, **schema["paths"]}
+            # Through FastAPI's own models, as its operations were: same key order, no shared objects.
+            self.openapi_schema = jsonable_encoder(OpenAPI(**schema), by_alias=True, exclude_none=True)
+        return self.openapi_schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await runtime.close()
 
-    app = FastAPI(
+    app = Loopgate(
+        webhooks=(pagerduty_webhook, jira_webhook),
         title="Loopgate",
         version=VERSION,
         summary="Turns incidents into engineering change: PagerDuty in, postmortems as data, Jira out, gates for CI.",
@@ -48,9 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
-    # Webhooks first: routes are matched in order, and these carry the load.
-    app.include_router(pagerduty_webhook_router)
-    app.include_router(jira_webhook_router)
     app.include_router(health.router)
     app.include_router(tokens_router)
     app.include_router(incidents_router)

@@ -64,7 +64,7 @@ async def open_runtime(settings: Settings, *, redis: Any = None) -> Runtime:
         redis = await redis_pool(settings.redis_url)
     queue: Queue = ArqQueue(redis) if redis is not None else InProcessQueue(JOBS, ctx, concurrency=settings.job_concurrency)
     sessionmaker = create_sessionmaker(engine, queue=queue)
-    inbox = InboxWriter(sessionmaker)
+    inbox = InboxWriter(engine, queue)
     if isinstance(queue, InProcessQueue):
         queue.wait_for_turn = inbox.wait_until_quiet
     runtime = Runtime(settings, engine, sessionmaker, queue, inbox, redis=redis, inbound_handlers=inbound_handlers())

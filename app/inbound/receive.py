@@ -1,33 +1,103 @@
-"""Reading a webhook body without ever buffering more than the limit."""
+"""Webhook routes as plain ASGI apps: read within the limit, accept (verify, parse), record once, answer.
 
+The webhook routes carry the load, so the application hands them their requests
+ahead of FastAPI's middleware, routing and dependency solving (`app.main.Loopgate`;
+docs/decisions/0005-webhooks-outside-fastapi.md). They are also mounted in the
+router (which answers other methods with 405) and documented in the OpenAPI
+schema by `Webhook.openapi_operation()`.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 
-from app.errors import BadRequest, PayloadTooLarge, error_responses
+from app.config import Settings
+from app.errors import AppError, BadRequest, PayloadTooLarge, error_responses
+from app.inbound.writer import Delivery
+from app.observability import LATENCY, REQUESTS
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+# Checks the signature and the body, then says what to store; raises an AppError to refuse it.
+Accept = Callable[[Settings, Headers, bytes], Delivery]
 
 _ANSWER = {"type": "object", "properties": {"status": {"type": "string", "enum": ["accepted", "duplicate"]}}}
-
-# How every webhook route documents itself: stored (202), already stored (200), refused.
-WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Already stored", "content": {"application/json": {"schema": _ANSWER}}},
-    202: {"description": "Stored", "content": {"application/json": {"schema": _ANSWER}}},
-    **error_responses(400, 401, 413),
-}
-WEBHOOK_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
+_JSON = [(b"content-type", b"application/json")]
 
 
-def stored_answer(is_new: bool) -> JSONResponse:
-    """202 once a new delivery is durable; 200 for one stored before."""
-    if is_new:
-        return JSONResponse({"status": "accepted"}, status_code=202)
-    return JSONResponse({"status": "duplicate"}, status_code=200)
+def _answer(status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> tuple[
+        int, list[tuple[bytes, bytes]], bytes]:
+    encoded = json.dumps(body, separators=(",", ":")).encode()
+    return status, [*_JSON, (b"content-length", str(len(encoded)).encode()), *(headers or [])], encoded
 
 
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The raw body, or 413 as soon as it is known to exceed `limit` bytes."""
-    declared = request.headers.get("content-length")
+ACCEPTED = _answer(202, {"status": "accepted"})  # the row is committed
+DUPLICATE = _answer(200, {"status": "duplicate"})  # stored before
+
+
+@dataclass(frozen=True)
+class Webhook:
+    path: str
+    summary: str
+    description: str
+    accept: Accept
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        status = 500
+        try:
+            status, headers, body = await self._handle(scope, receive)
+        except ClientDisconnect:
+            status = 499  # nobody to answer; nothing was stored
+            return
+        except AppError as exc:
+            status, headers, body = _answer(
+                exc.status_code, exc.body(), [(b"www-authenticate", b"Bearer")] if exc.status_code == 401 else None)
+        except Exception:
+            log.exception("unhandled error in %s", self.path)
+            status, headers, body = _answer(500, {"error": "internal_error", "details": None,
+                                                  "message": "An unexpected error occurred; it has been logged."})
+        finally:
+            REQUESTS.labels("POST", self.path, str(status)).inc()
+            LATENCY.labels("POST", self.path).observe(time.perf_counter() - started)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        runtime = scope["app"].state.runtime
+        headers = Headers(scope=scope)
+        body = await read_limited_body(headers, receive, runtime.settings.max_body_bytes)
+        delivery = self.accept(runtime.settings, headers, body)
+        return ACCEPTED if await runtime.inbox.record(delivery) else DUPLICATE
+
+    def openapi_operation(self) -> dict[str, Any]:
+        name = self.path.strip("/").replace("/", "_")
+        return {
+            "tags": ["webhooks"],
+            "summary": self.summary,
+            "description": self.description,
+            "operationId": f"receive_{name.removeprefix('webhooks_')}_{name}_post",
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}, "required": True},
+            "responses": {
+                "202": {"description": "Stored", "content": {"application/json": {"schema": _ANSWER}}},
+                "200": {"description": "Already stored", "content": {"application/json": {"schema": _ANSWER}}},
+                **{str(code): item for code, item in error_responses(400, 401, 413).items()},
+            },
+        }
+
+
+async def read_limited_body(headers: Headers, receive: Receive, limit: int) -> bytes:
+    """The raw body, or 413 as soon as it is known to exceed `limit` bytes: never more is buffered."""
+    declared = headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
             raise BadRequest("Content-Length is not a number.")
@@ -35,9 +105,14 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"The body is {declared} bytes; the limit is {limit}.")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"The body exceeds the limit of {limit} bytes.")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

@@ -9,23 +9,17 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import clock
-from app.db import EncodedJSON, insert_for
-from app.inbound.models import InboundEvent
-from app.queue import enqueue_after_commit
+from app.db import EncodedJSON
+from app.inbound.batch import batch_insert_for
+from app.queue import Job, Queue
 
 MAX_BATCH = 500
 # Deliveries come first: in-process jobs wait until none has arrived for this long.
 QUIET_AFTER = 0.02
-_STORED_IDS = (
-    sa.select(InboundEvent.id, InboundEvent.source, InboundEvent.external_id)
-    .where(InboundEvent.external_id.in_(sa.bindparam("external_ids", expanding=True)))
-)
 
 
 @dataclass(frozen=True)
@@ -48,12 +42,13 @@ def _settle(future: "asyncio.Future[bool]", *, result: bool | None = None, error
 
 
 class InboxWriter:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, engine: AsyncEngine, queue: Queue) -> None:
+        self._engine = engine
+        self._queue = queue
+        self._insert = batch_insert_for(engine.dialect)
         self._pending: list[tuple[Delivery, asyncio.Future[bool]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._statement: Any = None
         self._quiet = asyncio.Event()
         self._quiet.set()
         self._last_delivery = 0.0
@@ -125,33 +120,19 @@ class InboxWriter:
         rows = []
         now = clock.now()
         for index, d in enumerate(deliveries):
-            if (d.source, d.external_id) in first:
+            key = (d.source, d.external_id)
+            if key in first:
                 continue
-            first[(d.source, d.external_id)] = index
-            rows.append({"id": uuid.uuid4(), "source": d.source, "external_id": d.external_id,
-                         "event_type": d.event_type, "occurred_at": d.occurred_at, "received_at": now,
-                         "delivery_id": d.delivery_id, "payload": d.payload, "attempts": 0})
-        async with self._sessionmaker() as session:
-            # One statement compiled once and sent with a parameter list: rebuilding a multi-row
-            # INSERT for every batch cost more than the database write itself (bench/ingest.py).
-            await session.execute(self._insert(session), rows)
-            # A batch may mix sources; an id matches only the row this batch inserted.
-            stored = await session.execute(_STORED_IDS, {"external_ids": [row["external_id"] for row in rows]})
-            ours = {row["id"] for row in rows}
-            new = {(source, external_id) for inbound_id, source, external_id in stored if inbound_id in ours}
-            for row in rows:
-                if (row["source"], row["external_id"]) in new:
-                    enqueue_after_commit(session, "handle_inbound", str(row["id"]))
-            await session.commit()
-        return [(d.source, d.external_id) in new and first[(d.source, d.external_id)] == i
-                for i, d in enumerate(deliveries)]
-
-    def _insert(self, session: AsyncSession) -> Any:
-        if self._statement is None:
-            self._statement = insert_for(session, InboundEvent).on_conflict_do_nothing(
-                index_elements=["source", "external_id"])
-        return self._statement
-
+            first[key] = index
+            rows.append((uuid.uuid4(), d.source, d.external_id, d.event_type, d.occurred_at, now, d.delivery_id,
+                         d.payload))
+        async with self._engine.connect() as connection:
+            inserted = await self._insert.run(connection, rows)
+        # Only after the commit: a job must never see a row that might still roll back.
+        for inbound_id in inserted.values():
+            self._queue.submit(Job("handle_inbound", (str(inbound_id),)))
+        return [first[key] == i and key in inserted
+                for i, key in enumerate((d.source, d.external_id) for d in deliveries)]
     async def close(self) -> None:
         if self._quiet_timer is not None:
             self._quiet_timer.cancel()

@@ -1,6 +1,7 @@
 """`POST /webhooks/pagerduty`: every captured delivery accepted once; bad input rejected, nothing stored."""
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -164,3 +165,42 @@ async def test_ids_longer_than_the_inbox_stores_are_400(client, runtime):
     response = await post_delivery(client, event)
     assert response.status_code == 400 and "event.id" in response.json()["message"]
     await assert_nothing_stored(runtime)
+
+
+async def test_webhooks_are_counted_in_metrics_by_route_and_status(client):
+    async def counts() -> dict[str, float]:
+        text = (await client.get("/metrics")).text
+        found = re.findall(r'loopgate_http_requests_total\{method="POST",route="/webhooks/pagerduty",status="(\d+)"\} (\S+)',
+                           text)
+        return {status: float(value) for status, value in found}
+
+    before = await counts()
+    raw = fixture_bytes("triggered_v3.json")
+    await post_delivery(client, raw)
+    await post_delivery(client, raw)
+    await post_delivery(client, raw, signature="v1=forged")
+    after = await counts()
+    changed = {status: after[status] - before.get(status, 0) for status in after if after[status] != before.get(status)}
+    assert changed == {"202": 1, "200": 1, "401": 1}
+
+
+async def test_other_methods_on_a_webhook_are_a_json_405(client, runtime):
+    response = await client.get("/webhooks/pagerduty")
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    assert response.headers["allow"] == "POST"
+    await assert_nothing_stored(runtime)
+
+
+async def test_behind_a_path_prefix_the_router_serves_the_same_webhook(app, runtime):
+    import httpx
+
+    raw = fixture_bytes("triggered_v3.json")
+    transport = httpx.ASGITransport(app=app, root_path="/loopgate")
+    async with httpx.AsyncClient(transport=transport, base_url="http://t/loopgate") as client:
+        first = await post_delivery(client, raw)
+        forged = await post_delivery(client, raw, signature="v1=forged")
+        again = await post_delivery(client, raw)
+    assert (first.status_code, forged.status_code, again.status_code) == (202, 401, 200)
+    assert forged.json()["error"] == "unauthorized"
+    assert await count_rows(runtime, "inbound_events") == 1

@@ -1,0 +1,104 @@
+"""A batch of deliveries in one INSERT, sent straight to the driver.
+
+The inbox's hot path is a single statement, so it skips SQLAlchemy's statement
+execution (ORM bulk insert, result processing, the greenlet bridge), which cost
+~280 µs of CPU per row against ~50 µs at the driver (bench/ingest.py). Values
+still go through the columns' own SQLAlchemy bind processors, so rows are
+stored exactly as the ORM would store them and read back by it unchanged.
+
+Each statement inserts the rows whose (source, external_id) is new and returns
+those keys: ON CONFLICT DO NOTHING plus RETURNING, one round trip, atomic on
+its own.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.inbound.models import InboundEvent
+
+# The order of the values in a row; `attempts` is always 0 and `handled_at`, `error` NULL.
+COLUMNS = ("id", "source", "external_id", "event_type", "occurred_at", "received_at", "delivery_id", "payload")
+Row = tuple[uuid.UUID, str, str, str, datetime | None, datetime, str | None, str]
+Key = tuple[str, str]
+
+
+class BatchInsert(Protocol):
+    async def run(self, connection: AsyncConnection, rows: list[Row]) -> dict[Key, uuid.UUID]:
+        """Insert `rows` (distinct keys); the keys that were new, with the id each was stored under."""
+        ...
+
+
+def batch_insert_for(dialect: Dialect) -> BatchInsert:
+    if dialect.name == "postgresql":
+        return PostgresBatchInsert(dialect)
+    if dialect.name == "sqlite":
+        return SQLiteBatchInsert(dialect)
+    raise ValueError(f"no batch insert for {dialect.name!r}")
+
+
+class _Binder:
+    """The columns' bind processors, as SQLAlchemy would apply them for this dialect."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        table = InboundEvent.__table__
+        self._processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
+
+    def bind(self, row: Row) -> list[Any]:
+        return [value if process is None else process(value) for process, value in zip(self._processors, row)]
+
+
+def _inserted(rows: list[Row], returned: Any) -> dict[Key, uuid.UUID]:
+    new = {(source, external_id) for source, external_id in returned}
+    return {(row[1], row[2]): row[0] for row in rows if (row[1], row[2]) in new}
+
+
+class SQLiteBatchInsert:
+    """A multi-row VALUES list (8 parameters a row; MAX_BATCH keeps it under SQLite's 32,766)."""
+
+    _ROW = "(" + ", ".join("?" for _ in COLUMNS) + ", 0)"
+    _HEAD = f"INSERT INTO inbound_events ({', '.join(COLUMNS)}, attempts) VALUES "
+    _TAIL = " ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id"
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._binder = _Binder(dialect)
+
+    async def run(self, connection: AsyncConnection, rows: list[Row]) -> dict[Key, uuid.UUID]:
+        # Built per call (microseconds); sqlite3's own statement cache keeps the prepared forms.
+        sql = self._HEAD + ", ".join([self._ROW] * len(rows)) + self._TAIL
+        parameters = [value for row in rows for value in self._binder.bind(row)]
+        driver = (await connection.get_raw_connection()).driver_connection
+        try:
+            returned = await driver.execute_fetchall(sql, parameters)
+            await driver.commit()
+        except BaseException:
+            await driver.rollback()
+            raise
+        return _inserted(rows, returned)
+
+
+class PostgresBatchInsert:
+    """One array per column, unnested: the same prepared statement for every batch size."""
+
+    _SQL = (
+        f"INSERT INTO inbound_events ({', '.join(COLUMNS)}, attempts) "
+        f"SELECT {', '.join(COLUMNS[:-1])}, payload::jsonb, 0 "
+        "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::varchar[], $5::timestamptz[], "
+        f"$6::timestamptz[], $7::varchar[], $8::text[]) AS batch ({', '.join(COLUMNS)}) "
+        "ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id"
+    )
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._binder = _Binder(dialect)
+
+    async def run(self, connection: AsyncConnection, rows: list[Row]) -> dict[Key, uuid.UUID]:
+        columns = list(zip(*(self._binder.bind(row) for row in rows)))
+        driver = (await connection.get_raw_connection()).driver_connection
+        if driver.is_in_transaction():  # the 202 promises a committed row: never leave it to an outer block
+            raise RuntimeError("the inbox insert must run outside a transaction")
+        # Outside any transaction block, the one statement commits on its own.
+        returned = await driver.fetch(self._SQL, *columns)
+        return _inserted(rows, returned)

@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.inbound.jobs import SWEEP_GRACE, handle_inbound, sweep
-from app.incidents.jobs import link_repeats
+from app.incidents.jobs import link_repeats, sweep_relinks
 from app.packets.jobs import STALE_AFTER, assemble_packet, sweep_packets
 from app.tickets.jobs import reconcile_jira, sweep_tickets, sync_ticket
 
@@ -20,6 +20,7 @@ def inbound_handlers() -> dict[str, Any]:
 async def sweep_all(ctx: dict[str, Any], *, startup: bool = False) -> None:
     """Resubmit every row a lost job left behind; at start-up, without the grace period."""
     await sweep(ctx, grace=timedelta(0) if startup else SWEEP_GRACE)
+    await sweep_relinks(ctx, grace=timedelta(0) if startup else SWEEP_GRACE)
     await sweep_packets(ctx, stale_after=timedelta(0) if startup else STALE_AFTER)
     await sweep_tickets(ctx)
 

@@ -133,6 +133,7 @@ class InboxWriter:
             self._queue.submit(Job("handle_inbound", (str(inbound_id),)))
         return [first[key] == i and key in inserted
                 for i, key in enumerate((d.source, d.external_id) for d in deliveries)]
+
     async def close(self) -> None:
         if self._quiet_timer is not None:
             self._quiet_timer.cancel()

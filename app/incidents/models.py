@@ -68,3 +68,19 @@ class IncidentEvent(Base):
     occurred_at: Mapped[datetime]
     agent: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class RepeatRelink(Base):
+    """Repeats to recompute: a fingerprint around a trigger time.
+
+    Written in the transaction that changed an incident's fingerprint or trigger time;
+    deleted by the `link_repeats` job that recomputed them (unless requested again
+    meanwhile, which changes `token`); resubmitted by the sweeper when that job was lost.
+    """
+
+    __tablename__ = "repeat_relinks"
+
+    fingerprint: Mapped[str] = mapped_column(sa.String(500), primary_key=True)
+    around: Mapped[datetime] = mapped_column(primary_key=True)
+    token: Mapped[uuid.UUID] = mapped_column(sa.Uuid())
+    requested_at: Mapped[datetime]

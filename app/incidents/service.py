@@ -12,7 +12,7 @@ from app.db import insert_for, lock_for_update, serialize_on
 from app.errors import NotFound
 from app.inbound.models import InboundEvent
 from app.incidents.fold import EventRecord, IncidentState, fold, incident_reference, parse_time
-from app.incidents.models import Incident, IncidentEvent, IncidentTeam
+from app.incidents.models import Incident, IncidentEvent, IncidentTeam, RepeatRelink
 from app.packets.service import request_packet
 from app.pagination import Page, paginate
 from app.queue import enqueue_after_commit
@@ -49,10 +49,10 @@ async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, ru
     await _replace_teams(session, incident)
     if (before.fingerprint, before.triggered_at) != (incident.fingerprint, incident.triggered_at):
         # Repeats are relinked in their own transaction, after this one commits: linking locks other
-        # incidents' rows, and doing it while this incident's row is locked could deadlock.
-        enqueue_after_commit(session, "link_repeats", incident.fingerprint, _iso(incident.triggered_at))
-        if before.fingerprint is not None:
-            enqueue_after_commit(session, "link_repeats", before.fingerprint, _iso(before.triggered_at))
+        # incidents' rows, and doing it while this incident's row is locked could deadlock. The request
+        # is a row of this transaction, so a lost job is resubmitted by the sweeper.
+        await request_relinks(session, [(incident.fingerprint, incident.triggered_at),
+                                        (before.fingerprint, before.triggered_at)])
     audit.record(session, actor="pagerduty", action=inbound.event_type, entity="incident", entity_id=incident.id,
                  diff={"event_id": inbound.external_id, "status": incident.status})
     # A new resolve (the first, or one after a reopen) starts the packet; a merge links to its target instead.
@@ -89,6 +89,39 @@ async def _replace_teams(session: AsyncSession, incident: Incident) -> None:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+async def request_relinks(session: AsyncSession, groups: list[tuple[str | None, datetime | None]]) -> None:
+    """Record that these fingerprints' repeats need recomputing, and submit the jobs after commit."""
+    now = clock.now()
+    # In a fixed order: two transactions requesting the same pair never wait on each other crosswise.
+    for fingerprint, around in sorted({(f, a) for f, a in groups if f is not None and a is not None}):
+        token = uuid.uuid4()
+        await session.execute(
+            insert_for(session, RepeatRelink)
+            .values(fingerprint=fingerprint, around=around, token=token, requested_at=now)
+            .on_conflict_do_update(index_elements=["fingerprint", "around"], set_={"token": token, "requested_at": now})
+        )
+        enqueue_after_commit(session, "link_repeats", fingerprint, _iso(around))
+
+
+async def pending_relinks(session: AsyncSession, *, requested_before: datetime,
+                          limit: int = 1000) -> list[tuple[str, datetime]]:
+    """Relinks requested before `requested_before` and not yet done (their job was lost or failed)."""
+    rows = await session.execute(
+        sa.select(RepeatRelink.fingerprint, RepeatRelink.around)
+        .where(RepeatRelink.requested_at < requested_before).order_by(RepeatRelink.requested_at).limit(limit)
+    )
+    return [(fingerprint, around) for fingerprint, around in rows]
+
+
+async def relink_requested(session: AsyncSession, *, fingerprint: str, around: datetime, lookback: timedelta) -> None:
+    """Recompute one requested relink and clear the request, unless it was requested again meanwhile."""
+    key = (RepeatRelink.fingerprint == fingerprint, RepeatRelink.around == around)
+    token = await session.scalar(sa.select(RepeatRelink.token).where(*key))
+    await link_repeats(session, fingerprint=fingerprint, around=around, lookback=lookback)
+    if token is not None:
+        await session.execute(sa.delete(RepeatRelink).where(*key, RepeatRelink.token == token))
 
 
 async def link_repeats(session: AsyncSession, *, fingerprint: str | None, around: datetime | None,

@@ -204,3 +204,42 @@ async def test_behind_a_path_prefix_the_router_serves_the_same_webhook(app, runt
     assert (first.status_code, forged.status_code, again.status_code) == (202, 401, 200)
     assert forged.json()["error"] == "unauthorized"
     assert await count_rows(runtime, "inbound_events") == 1
+
+
+async def call_raw(app, receive) -> list[dict]:
+    """POST /webhooks/pagerduty as a server would call the app, message by message; what the app sent."""
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/webhooks/pagerduty", "raw_path": b"/webhooks/pagerduty", "root_path": "", "query_string": b"",
+             "headers": [(b"x-pagerduty-signature", b"v1=00")], "client": ("127.0.0.1", 1), "server": ("t", 80)}
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_an_endless_body_is_cut_off_at_the_limit(app, runtime):
+    pulled = 0
+
+    async def endless():
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": b"x" * 10_000, "more_body": True}
+
+    sent = await call_raw(app, endless)
+    assert sent[0]["status"] == 413
+    assert pulled * 10_000 <= runtime.settings.max_body_bytes + 10_000  # read no further than the limit
+    await assert_nothing_stored(runtime)
+
+
+async def test_a_client_gone_mid_body_gets_no_answer_and_stores_nothing(app, runtime):
+    messages = iter([{"type": "http.request", "body": fixture_bytes("triggered_v3.json")[:100], "more_body": True},
+                     {"type": "http.disconnect"}])
+
+    async def receive():
+        return next(messages)
+
+    assert await call_raw(app, receive) == []
+    await assert_nothing_stored(runtime)

@@ -1,0 +1,70 @@
+"""Repeat relinking survives a lost job: the request is a row, the sweeper resubmits it, the job clears it."""
+
+from app.jobs import sweep_all
+from tests.conftest import count_rows
+from tests.incidents.test_routes import day, deliver, get, history
+
+
+async def test_a_lost_relink_job_is_resubmitted_by_the_sweeper(client, runtime, clock):
+    submit = runtime.queue.submit
+    runtime.queue.submit = lambda job: None if job.name == "link_repeats" else submit(job)  # lost in a crash
+    await deliver(client, runtime, *history("PRL1", day(0)), *history("PRL2", day(3)))
+    first, second = await get(client, "PRL1"), await get(client, "PRL2")
+    assert second["repeat_of_id"] is None
+    assert await count_rows(runtime, "repeat_relinks") == 2
+
+    runtime.queue.submit = submit  # the next process: jobs run again
+    await sweep_all(runtime.ctx)  # within the grace period the requests' own jobs may still be coming
+    await runtime.queue.drain()
+    assert (await get(client, "PRL2"))["repeat_of_id"] is None
+
+    clock.advance(minutes=5)
+    await sweep_all(runtime.ctx)
+    await runtime.queue.drain()
+    assert (await get(client, "PRL2"))["repeat_of_id"] == first["id"]
+    assert await count_rows(runtime, "repeat_relinks") == 0
+
+
+async def test_the_relink_job_run_twice_changes_nothing_the_second_time(client, runtime):
+    from app.incidents.jobs import link_repeats
+
+    await deliver(client, runtime, *history("PRT1", day(0)), *history("PRT2", day(2)))
+    first, second = await get(client, "PRT1"), await get(client, "PRT2")
+    assert second["repeat_of_id"] == first["id"]
+    assert await count_rows(runtime, "repeat_relinks") == 0
+
+    around = day(2).isoformat()
+    for _ in range(2):
+        await link_repeats(runtime.ctx, second["fingerprint"], around)
+        assert (await get(client, "PRT2"))["repeat_of_id"] == first["id"]
+        assert (await get(client, "PRT1"))["repeat_of_id"] is None
+    assert await count_rows(runtime, "repeat_relinks") == 0
+
+
+async def test_a_relink_requested_again_while_its_job_runs_is_kept_for_the_next_job(client, runtime, clock):
+    """The job clears only the request it saw; one made meanwhile (a new token) stays for its own job."""
+    from app.incidents import service
+    from app.incidents.jobs import link_repeats
+
+    await deliver(client, runtime, *history("PRA1", day(0)))
+    fingerprint = (await get(client, "PRA1"))["fingerprint"]
+    around = day(0)
+
+    real_link = service.link_repeats
+
+    async def link_then_request_again(session, **kwargs):
+        await real_link(session, **kwargs)
+        async with runtime.sessionmaker() as other:  # another event for the fingerprint commits meanwhile
+            await service.request_relinks(other, [(fingerprint, around)])
+            await other.commit()
+
+    service.link_repeats = link_then_request_again
+    try:
+        await link_repeats(runtime.ctx, fingerprint, around.isoformat())
+    finally:
+        service.link_repeats = real_link
+    assert await count_rows(runtime, "repeat_relinks") == 1
+    clock.advance(minutes=5)
+    await sweep_all(runtime.ctx)
+    await runtime.queue.drain()
+    assert await count_rows(runtime, "repeat_relinks") == 0

@@ -9,6 +9,7 @@ schema by `Webhook.openapi_operation()`.
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 
 from app.config import Settings
+from app.db import EncodedJSON
 from app.errors import AppError, BadRequest, PayloadTooLarge, error_responses
 from app.inbound.writer import Delivery
 from app.observability import LATENCY, REQUESTS
@@ -42,6 +44,35 @@ def _answer(status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]
 
 ACCEPTED = _answer(202, {"status": "accepted"})  # the row is committed
 DUPLICATE = _answer(200, {"status": "duplicate"})  # stored before
+
+# JSON escapes of characters no database here can hold: NUL (PostgreSQL text and jsonb) and
+# surrogates (a lone one is not UTF-8; a valid pair also matches, and survives the re-encoding).
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` with NUL and lone surrogates replaced by U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
+
+
+def storable_json(body: bytes, parsed: Any) -> EncodedJSON:
+    """The body to store: as received, unless it escapes a character no database here can hold;
+    then its parsed form re-encoded with U+FFFD in place of each (a refused row would be a 500
+    that PagerDuty and Jira retry forever)."""
+    if _UNSTORABLE_ESCAPE.search(body) is None:
+        return EncodedJSON(body.decode())
+    return EncodedJSON(json.dumps(_clean(parsed), ensure_ascii=False))
 
 
 @dataclass(frozen=True)

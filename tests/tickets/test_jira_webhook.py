@@ -417,3 +417,16 @@ async def test_the_handling_job_run_twice_changes_nothing_the_second_time(jira_c
     await deliver(jira_client, body, identifier="twice-2")
     assert await snapshot(jira_client, item["id"]) == before
     assert_all_handled(await jira_rows(jira_client.runtime))
+
+
+async def test_a_nul_or_lone_surrogate_in_a_body_is_stored_replaced_and_handled(jira_client, jira):
+    raw = (JIRA_FIXTURES / "documented" / "webhook_issue_created.json").read_bytes()
+    payload = json.loads(raw)
+    payload["webhookEvent"] = "jira:issue_created"
+    text = json.dumps(payload).replace('"webhookEvent": "jira:issue_', '"webhookEvent": "jira:\\u0000issue_\\ud800')
+    response = await post_jira(jira_client, text.encode(), identifier="nul-and-surrogate")
+    assert response.status_code == 202, response.text
+    await jira_client.runtime.queue.drain()
+    [row] = await jira_rows(jira_client.runtime)
+    assert row["event_type"] == "jira:\ufffdissue_\ufffdcreated"
+    assert_all_handled([row])

@@ -3,9 +3,8 @@
 from starlette.datastructures import Headers
 
 from app.config import Settings
-from app.db import EncodedJSON
 from app.errors import BadRequest, Unauthorized
-from app.inbound.receive import Webhook
+from app.inbound.receive import Webhook, clean_text, storable_json
 from app.inbound.writer import Delivery
 from app.integrations.jira.schemas import DeliveryError, parse_delivery
 from app.integrations.jira.signature import verify_signature
@@ -21,9 +20,9 @@ def accept(settings: Settings, headers: Headers, body: bytes) -> Delivery:
     except DeliveryError as exc:
         raise BadRequest(str(exc)) from None
     return Delivery(
-        source="jira", external_id=delivery.delivery_id, event_type=delivery.event_type,
+        source="jira", external_id=delivery.delivery_id, event_type=clean_text(delivery.event_type),
         occurred_at=delivery.occurred_at, delivery_id=delivery.delivery_id,
-        payload=EncodedJSON(body.decode()),
+        payload=storable_json(body, delivery.payload),
     )
 
 

@@ -31,6 +31,8 @@ def parse_envelope(body: bytes) -> Envelope:
             raise EnvelopeError(f"Not a PagerDuty v3 webhook: 'event.{key}' must be a non-empty string.")
         if len(event[key]) > longest:
             raise EnvelopeError(f"'event.{key}' is longer than {longest} characters.")
+        if not event[key].isprintable():
+            raise EnvelopeError(f"'event.{key}' must be printable text.")
     occurred_at = event.get("occurred_at")
     parsed = None
     if occurred_at is not None:

@@ -3,9 +3,8 @@
 from starlette.datastructures import Headers
 
 from app.config import Settings
-from app.db import EncodedJSON
 from app.errors import BadRequest, Unauthorized
-from app.inbound.receive import Webhook
+from app.inbound.receive import Webhook, storable_json
 from app.inbound.writer import Delivery
 from app.integrations.pagerduty.schemas import EnvelopeError, parse_envelope
 from app.integrations.pagerduty.signature import verify_signature
@@ -24,7 +23,7 @@ def accept(settings: Settings, headers: Headers, body: bytes) -> Delivery:
     return Delivery(
         source="pagerduty", external_id=envelope.event_id, event_type=envelope.event_type,
         occurred_at=envelope.occurred_at, delivery_id=(headers.get("x-webhook-id") or "")[:200] or None,
-        payload=EncodedJSON(body.decode()),
+        payload=storable_json(body, envelope.payload),
     )
 
 

@@ -111,6 +111,7 @@ async def test_size_is_checked_while_reading_even_without_content_length(client,
     (b'{"event": {"id": "E1", "event_type": ""}}', "event.event_type"),
     (b'{"event": {"id": "E1", "event_type": "incident.triggered", "occurred_at": "yesterday"}}', "occurred_at"),
     (b'{"event": {"id": "E1", "event_type": "incident.triggered", "data": [1]}}', "event.data"),
+    (b'{"event": {"id": "E\\u00001", "event_type": "incident.triggered"}}', "event.id' must be printable"),
 ])
 async def test_non_json_or_non_v3_bodies_are_400_with_a_reason(client, runtime, body, message):
     response = await post_delivery(client, body)
@@ -243,3 +244,20 @@ async def test_a_client_gone_mid_body_gets_no_answer_and_stores_nothing(app, run
 
     assert await call_raw(app, receive) == []
     await assert_nothing_stored(runtime)
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800"], ids=["nul", "lone-surrogate"])
+async def test_text_no_database_can_store_is_replaced_not_refused(client, runtime, escape):
+    """Valid JSON that PostgreSQL (NUL in jsonb and text) or UTF-8 (a lone surrogate) cannot hold."""
+    event = json.loads(fixture_bytes("triggered_v3.json"))
+    incident_id = event["event"]["data"]["id"]
+    raw = json.dumps(event).replace('"title": "', f'"title": "db{escape}1 ', 1).encode()
+    assert escape.encode() in raw
+    response = await post_delivery(client, raw)
+    assert response.status_code == 202, response.text
+    await runtime.queue.drain()
+    async with runtime.engine.connect() as connection:
+        row = (await connection.execute(sa.text("SELECT handled_at, error FROM inbound_events"))).one()
+    assert row.error is None and row.handled_at is not None
+    incident = (await client.get(f"/api/v1/incidents/{incident_id}", headers=ADMIN)).json()
+    assert incident["title"].startswith("db\ufffd1 ")

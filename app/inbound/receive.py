@@ -36,8 +36,10 @@ _ANSWER = {"type": "object", "properties": {"status": {"type": "string", "enum":
 _JSON = [(b"content-type", b"application/json")]
 
 
-def _answer(status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> tuple[
-        int, list[tuple[bytes, bytes]], bytes]:
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
+
+
+def _answer(status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> Answer:
     encoded = json.dumps(body, separators=(",", ":")).encode()
     return status, [*_JSON, (b"content-length", str(len(encoded)).encode()), *(headers or [])], encoded
 
@@ -103,7 +105,7 @@ class Webhook:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _handle(self, scope: Scope, receive: Receive) -> Answer:
         runtime = scope["app"].state.runtime
         headers = Headers(scope=scope)
         body = await read_limited_body(headers, receive, runtime.settings.max_body_bytes)

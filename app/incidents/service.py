@@ -41,12 +41,13 @@ async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, ru
     if recorded.rowcount == 0:
         return  # applied before: the incident already reflects it
     before = IncidentState(fingerprint=incident.fingerprint, triggered_at=incident.triggered_at,
-                           resolved_at=incident.resolved_at)
+                           resolved_at=incident.resolved_at, teams=incident.teams)
     state = fold(await history(session, incident.id), by_priority=runtime.settings.priority_severity,
                  by_urgency=runtime.settings.urgency_severity)
     for name in INCIDENT_FIELDS:
         setattr(incident, name, getattr(state, name))
-    await _replace_teams(session, incident)
+    if incident.teams != before.teams:
+        await _replace_teams(session, incident)
     if (before.fingerprint, before.triggered_at) != (incident.fingerprint, incident.triggered_at):
         # Repeats are relinked in their own transaction, after this one commits: linking locks other
         # incidents' rows, and doing it while this incident's row is locked could deadlock. The request
@@ -62,14 +63,18 @@ async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, ru
 
 
 async def _lock_or_create(session: AsyncSession, *, external_id: str) -> Incident:
+    query = lock_for_update(session, sa.select(Incident).where(
+        Incident.source == "pagerduty", Incident.external_id == external_id)).execution_options(populate_existing=True)
+    incident = (await session.scalars(query)).one_or_none()
+    if incident is not None:  # the usual case: every event after the first
+        return incident
     await session.execute(
         insert_for(session, Incident)
         .values(id=uuid.uuid4(), source="pagerduty", external_id=external_id, title="", status="triggered",
                 teams=[], assignees=[], reopened_count=0, created_at=clock.now())
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
     )
-    query = sa.select(Incident).where(Incident.source == "pagerduty", Incident.external_id == external_id)
-    return (await session.scalars(lock_for_update(session, query).execution_options(populate_existing=True))).one()
+    return (await session.scalars(query)).one()
 
 
 async def history(session: AsyncSession, incident_id: uuid.UUID) -> list[EventRecord]:

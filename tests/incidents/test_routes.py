@@ -127,6 +127,20 @@ async def test_filter_by_team_id_or_name(client, four, team, expected):
     assert await listed(client, team=team) == expected
 
 
+async def test_the_team_filter_follows_a_reassignment_and_not_a_late_older_event(client, runtime):
+    first = history("PTR", day(0), teams=(PAYMENTS,))
+    moved = history("PTR", day(0), teams=(PLATFORM,))[0]
+    moved["event"]["id"], moved["event"]["event_type"] = "PTR-MOVED", "incident.reassigned"
+    moved["event"]["occurred_at"] = iso(day(0) + timedelta(hours=1))
+    await deliver(client, runtime, *first, moved)
+    assert (await listed(client, team="Platform"), await listed(client, team="Payments")) == (["PTR"], [])
+
+    late = history("PTR", day(0), teams=(PAYMENTS,))[0]  # older than the move, delivered after it
+    late["event"]["id"], late["event"]["occurred_at"] = "PTR-LATE", iso(day(0) + timedelta(minutes=30))
+    await deliver(client, runtime, late)
+    assert (await listed(client, team="Platform"), await listed(client, team="Payments")) == (["PTR"], [])
+
+
 @pytest.mark.parametrize(("status", "expected"), [
     ("triggered", ["PI3"]), ("acknowledged", ["PI2"]), ("resolved", ["PI4", "PI1"]),
 ])

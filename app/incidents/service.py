@@ -63,18 +63,16 @@ async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, ru
 
 
 async def _lock_or_create(session: AsyncSession, *, external_id: str) -> Incident:
-    query = lock_for_update(session, sa.select(Incident).where(
-        Incident.source == "pagerduty", Incident.external_id == external_id)).execution_options(populate_existing=True)
-    incident = (await session.scalars(query)).one_or_none()
-    if incident is not None:  # the usual case: every event after the first
-        return incident
+    # The INSERT comes first on purpose: on SQLite it opens the write transaction, so the row read
+    # next is current and stays so (SQLite has no FOR UPDATE); on PostgreSQL the row is locked.
     await session.execute(
         insert_for(session, Incident)
         .values(id=uuid.uuid4(), source="pagerduty", external_id=external_id, title="", status="triggered",
                 teams=[], assignees=[], reopened_count=0, created_at=clock.now())
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
     )
-    return (await session.scalars(query)).one()
+    query = sa.select(Incident).where(Incident.source == "pagerduty", Incident.external_id == external_id)
+    return (await session.scalars(lock_for_update(session, query).execution_options(populate_existing=True))).one()
 
 
 async def history(session: AsyncSession, incident_id: uuid.UUID) -> list[EventRecord]:

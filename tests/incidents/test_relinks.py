@@ -52,13 +52,14 @@ async def test_a_relink_requested_again_while_its_job_runs_is_kept_for_the_next_
 
     real_link = service.link_repeats
 
-    async def link_then_request_again(session, **kwargs):
-        await real_link(session, **kwargs)
-        async with runtime.sessionmaker() as other:  # another event for the fingerprint commits meanwhile
+    async def request_again_then_link(session, **kwargs):
+        # Another event for the fingerprint commits after the job read the request, before it relinks.
+        async with runtime.sessionmaker() as other:
             await service.request_relinks(other, [(fingerprint, around)])
             await other.commit()
+        await real_link(session, **kwargs)
 
-    service.link_repeats = link_then_request_again
+    service.link_repeats = request_again_then_link
     try:
         await link_repeats(runtime.ctx, fingerprint, around.isoformat())
     finally:

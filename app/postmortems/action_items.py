@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import audit, clock
 from app.incidents.models import Incident
 from app.pagination import Page, paginate
-from app.postmortems.changes import apply_changes, jsonable
+from app.postmortems.changes import apply_changes, jsonable, record_update
 from app.postmortems.errors import StatusOwnedByJira
 from app.postmortems.models import ActionItem, Finding, PostmortemIncident
 from app.postmortems.reads import get_action_item, get_finding, get_postmortem
@@ -77,11 +77,7 @@ async def update_action_item(session: AsyncSession, *, action_item_id: uuid.UUID
             raise StatusOwnedByJira(f"Action item {item.id} has Jira ticket {ticket.jira_key}: its status follows "
                                     "the ticket in Jira.", details={"jira_key": ticket.jira_key})
         changes |= status_changes(item, changes.pop("status"))
-    diff = apply_changes(item, changes)
-    if diff:
-        item.updated_at = clock.now()
-        audit.record(session, actor=actor, action="action_item.updated", entity="action_item", entity_id=item.id,
-                     diff=diff)
+    record_update(session, item, entity="action_item", diff=apply_changes(item, changes), actor=actor)
     return item
 
 

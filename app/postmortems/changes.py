@@ -4,6 +4,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import audit, clock
+
 
 def jsonable(value: Any) -> Any:
     """A value as the audit trail's JSON stores it."""
@@ -27,3 +31,10 @@ def apply_changes(row: Any, changes: dict[str, Any]) -> dict[str, Any]:
             setattr(row, name, value)
             diff[name] = {"from": jsonable(old), "to": jsonable(value)}
     return diff
+
+
+def record_update(session: AsyncSession, row: Any, *, entity: str, diff: dict[str, Any], actor: str) -> None:
+    """When `diff` says something changed: stamp `updated_at` and write `<entity>.updated` to the audit trail."""
+    if diff:
+        row.updated_at = clock.now()
+        audit.record(session, actor=actor, action=f"{entity}.updated", entity=entity, entity_id=row.id, diff=diff)

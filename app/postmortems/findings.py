@@ -12,9 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit, clock
+from app import audit
 from app.pagination import Page, paginate
-from app.postmortems.changes import apply_changes
+from app.postmortems.changes import apply_changes, record_update
 from app.postmortems.models import ActionItem, Finding, FindingTag
 from app.postmortems.reads import get_finding, get_postmortem, tags_for
 from app.postmortems.schemas import normalise_tag
@@ -57,10 +57,7 @@ async def update_finding(session: AsyncSession, *, finding_id: uuid.UUID, change
             await _replace_tags(session, finding.id, wanted)
             diff["tags"] = {"from": current, "to": sorted(wanted)}
     diff |= apply_changes(finding, changes)
-    if diff:
-        finding.updated_at = clock.now()
-        audit.record(session, actor=actor, action="finding.updated", entity="finding", entity_id=finding.id,
-                     diff=diff)
+    record_update(session, finding, entity="finding", diff=diff, actor=actor)
     return finding
 
 

@@ -20,7 +20,7 @@ from app.incidents.models import Incident
 from app.pagination import Page, paginate
 from app.postmortems import gate
 from app.postmortems.analysis import Edge, Node, validate_graph
-from app.postmortems.changes import apply_changes, jsonable
+from app.postmortems.changes import apply_changes, jsonable, record_update
 from app.postmortems.errors import GateFailed, InvalidTransition, PostmortemClosed
 from app.postmortems.models import Postmortem, PostmortemIncident
 from app.postmortems.reads import get_postmortem, incident_ids_for
@@ -106,10 +106,7 @@ async def update_postmortem(session: AsyncSession, *, postmortem_id: uuid.UUID, 
             await _link_incidents(session, postmortem.id, wanted)
             diff["incident_ids"] = {"from": jsonable(current), "to": jsonable(wanted)}
     diff |= apply_changes(postmortem, changes)
-    if diff:
-        postmortem.updated_at = clock.now()
-        audit.record(session, actor=actor, action="postmortem.updated", entity="postmortem",
-                     entity_id=postmortem.id, diff=diff)
+    record_update(session, postmortem, entity="postmortem", diff=diff, actor=actor)
     return postmortem
 
 

@@ -34,7 +34,7 @@ test-sqlite:
 	LOOPGATE_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 openapi: $(BIN)/loopgate
-	$(BIN)/python -m app.openapi_export > openapi.yaml
+	$(BIN)/loopgate openapi > openapi.yaml
 
 clean:
 	rm -rf $(VENV) loopgate.db loopgate.db-wal loopgate.db-shm

@@ -18,7 +18,7 @@ def database_url() -> str:
     url = config.attributes.get("database_url")
     if url:
         return url
-    from app.config import load_settings
+    from app.core.settings import load_settings
 
     return load_settings().database_url
 

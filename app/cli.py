@@ -5,7 +5,7 @@ import asyncio
 import json
 import sys
 
-from app.config import Settings, load_settings
+from app.core.settings import Settings, load_settings
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,7 +30,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from app.migrations import upgrade
+    from app.core.migrations import upgrade
 
     upgrade(settings.database_url, args.revision)
     print(f"loopgate: database at revision {args.revision}")
@@ -38,7 +38,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _create_token(settings: Settings, name: str, scopes: list[str]) -> dict[str, object]:
-    from app.db import create_engine, create_sessionmaker
+    from app.core.db import create_engine, create_sessionmaker
     from app.tokens.service import create_token
 
     engine = create_engine(settings.database_url)
@@ -52,7 +52,7 @@ async def _create_token(settings: Settings, name: str, scopes: list[str]) -> dic
 
 
 def _token_create(args: argparse.Namespace, settings: Settings) -> int:
-    from app.auth import Scope
+    from app.tokens.auth import Scope
 
     scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
     unknown = sorted(set(scopes) - {s.value for s in Scope})
@@ -65,8 +65,7 @@ def _token_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_job(settings: Settings, name: str) -> None:
-    from app.jobs import JOBS
-    from app.runtime import open_runtime
+    from app.runtime import JOBS, open_runtime
 
     runtime = await open_runtime(settings)
     try:
@@ -77,7 +76,7 @@ async def _run_job(settings: Settings, name: str) -> None:
 
 
 def _jobs_run(args: argparse.Namespace, settings: Settings) -> int:
-    from app.jobs import JOBS
+    from app.runtime import JOBS
 
     if args.job not in JOBS:
         print(f"loopgate jobs run: unknown job {args.job!r}; one of {', '.join(sorted(JOBS))}", file=sys.stderr)
@@ -87,9 +86,17 @@ def _jobs_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gate_check(args: argparse.Namespace, settings: Settings | None) -> int:
-    from app.gate_cli import check
+    from app.gates.cli import check
 
     return check(url=args.url, token=args.token, postmortem_id=args.postmortem_id, service=args.service)
+
+
+def _openapi(args: argparse.Namespace, settings: Settings | None) -> int:
+    from app.core.openapi import openapi_yaml
+    from app.main import create_app
+
+    sys.stdout.write(openapi_yaml(create_app(Settings())))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     gate_check.add_argument("--url", help="Loopgate's base URL (default: LOOPGATE_URL)")
     gate_check.add_argument("--token", help="a token with the gates:read scope (default: LOOPGATE_TOKEN)")
     gate_check.set_defaults(run=_gate_check, needs_settings=False)
+    commands.add_parser("openapi", help="print the OpenAPI document the API serves (YAML)").set_defaults(
+        run=_openapi, needs_settings=False)
     return parser
 
 

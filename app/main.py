@@ -10,18 +10,20 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.models import OpenAPI
 from starlette.routing import Route
 
-from app import health
-from app.config import Settings, load_settings
-from app.errors import install_error_handlers
-from app.observability import RequestMetrics
-from app.gatekeeper.routes import router as gates_router
-from app.incidents.routes import router as incidents_router
+from app.core import health
+from app.core.errors import install_error_handlers
+from app.core.observability import RequestMetrics
+from app.core.settings import Settings, load_settings
+from app.gates.routes import router as gates_router
+from app.gates.service import integration_gate
+from app.inbound.jira import webhook as jira_webhook
+from app.inbound.pagerduty import webhook as pagerduty_webhook
 from app.inbound.receive import Webhook
-from app.integrations.jira.webhook import webhook as jira_webhook
-from app.integrations.pagerduty.webhook import webhook as pagerduty_webhook
+from app.incidents.routes import router as incidents_router
 from app.packets.routes import router as packets_router
 from app.postmortems.routes import router as postmortems_router
 from app.runtime import open_runtime, start_sweeper
+from app.tickets.routes import router as tickets_router
 from app.tokens.routes import router as tokens_router
 
 VERSION = "0.1.0"
@@ -84,12 +86,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Turns incidents into engineering change: PagerDuty in, postmortems as data, Jira out, gates for CI.",
         lifespan=lifespan,
     )
+    app.state.integration_gate = integration_gate  # the port of app/postmortems/gate.py
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
     app.include_router(health.router)
     app.include_router(tokens_router)
     app.include_router(incidents_router)
     app.include_router(postmortems_router)
+    app.include_router(tickets_router)
     app.include_router(packets_router)
     app.include_router(gates_router)
     return app

@@ -1,94 +1,111 @@
-"""One wiring for the API process and the worker: settings, database, queue, handlers."""
+"""The composition root that main, worker and cli share: builds the Runtime and knows every job.
+
+Here the domains meet: which package applies a stored webhook of each source, who
+handles which domain event, and the job registry that the in-process runner and the
+arq worker both run.
+"""
 
 import asyncio
+import functools
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
 
-from app.config import Settings
-from app.db import create_engine, create_sessionmaker
+from app.core.db import create_engine, create_sessionmaker
+from app.core.events import EventBus
+from app.core.queue import ArqQueue, InProcessQueue, JobFunction, Queue
+from app.core.runtime import JobContext, Runtime, runtime_of
+from app.core.settings import Settings, load_settings
+from app.core.vendors import JiraClient, PagerDutyReads
+from app.inbound import jobs as inbound_jobs
 from app.inbound.writer import InboxWriter
-from app.queue import ArqQueue, InProcessQueue, Queue
+from app.incidents.events import IncidentResolved
+from app.incidents.jobs import link_repeats, sweep_relinks
+from app.incidents.service import apply_pagerduty_event
+from app.integrations.jira.client import JiraGateway
+from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client
+from app.packets import service as packets
+from app.packets.jobs import STALE_AFTER, assemble_packet, sweep_packets
+from app.tickets.jobs import reconcile_jira, sweep_tickets, sync_ticket
+from app.tickets.service import apply_jira_event
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Runtime:
-    settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    queue: Queue
-    inbox: InboxWriter
-    redis: Any = None
-    pagerduty: Any = None
-    jira: Any = None
-    inbound_handlers: dict[str, Any] = field(default_factory=dict)
-    _background: list[asyncio.Task[None]] = field(default_factory=list)
-
-    @property
-    def ctx(self) -> dict[str, Any]:
-        return {"runtime": self}
-
-    async def close(self) -> None:
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
-        await self.inbox.close()
-        await self.queue.close()
-        if self.redis is not None:
-            await self.redis.aclose()
-        if self.pagerduty is not None:
-            self.pagerduty.close()
-        if self.jira is not None:
-            self.jira.close()
-        await self.engine.dispose()
+# Which domain applies a stored webhook event, by source.
+APPLIERS: dict[str, inbound_jobs.Apply] = {"pagerduty": apply_pagerduty_event, "jira": apply_jira_event}
 
 
-async def redis_pool(url: str) -> Any:
-    from arq import create_pool
-    from arq.connections import RedisSettings
+async def handle_inbound(ctx: JobContext, inbound_id: str) -> None:
+    """Apply one stored webhook event with its source's domain; running twice is harmless."""
+    await inbound_jobs.handle_inbound(ctx, inbound_id, appliers=APPLIERS)
 
+
+async def sweep_all(ctx: JobContext, *, startup: bool = False) -> None:
+    """Resubmit every row a lost job left behind; at start-up, without the grace period."""
+    await inbound_jobs.sweep(ctx, grace=timedelta(0) if startup else inbound_jobs.SWEEP_GRACE)
+    await sweep_relinks(ctx, grace=timedelta(0) if startup else inbound_jobs.SWEEP_GRACE)
+    await sweep_packets(ctx, stale_after=timedelta(0) if startup else STALE_AFTER)
+    await sweep_tickets(ctx)
+
+
+JOBS: dict[str, JobFunction] = {
+    job.__name__: job
+    for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all)
+}
+
+
+def event_bus(settings: Settings) -> EventBus:
+    """Who handles which domain event."""
+    bus = EventBus()
+    bus.subscribe(IncidentResolved, functools.partial(packets.on_incident_resolved,
+                                                      sla_hours=settings.packet_sla_hours))
+    return bus
+
+
+async def redis_pool(url: str) -> ArqRedis:
     return await create_pool(RedisSettings.from_dsn(url))
 
 
-async def open_runtime(settings: Settings, *, redis: Any = None) -> Runtime:
+async def open_runtime(settings: Settings, *, redis: ArqRedis | None = None) -> Runtime:
     """Build the runtime. With `LOOPGATE_REDIS_URL` jobs go through arq, else they run in-process."""
-    from app.jobs import JOBS, inbound_handlers
-
     engine = create_engine(settings.database_url)
-    ctx: dict[str, Any] = {}
+    ctx: dict[str, object] = {}
     if redis is None and settings.redis_url:
         redis = await redis_pool(settings.redis_url)
     queue: Queue = ArqQueue(redis) if redis is not None else InProcessQueue(JOBS, ctx, concurrency=settings.job_concurrency)
-    sessionmaker = create_sessionmaker(engine, queue=queue)
+    events = event_bus(settings)
+    sessionmaker = create_sessionmaker(engine, queue=queue, events=events)
     inbox = InboxWriter(engine, queue)
     if isinstance(queue, InProcessQueue):
         queue.wait_for_turn = inbox.wait_until_quiet
-    runtime = Runtime(settings, engine, sessionmaker, queue, inbox, redis=redis, inbound_handlers=inbound_handlers())
-    runtime.pagerduty = pagerduty_reader(settings)
-    runtime.jira = jira_gateway(settings)
+    runtime = Runtime(settings, engine, sessionmaker, queue, inbox, events, redis=redis,
+                      pagerduty=pagerduty_reader(settings), jira=jira_gateway(settings))
     ctx["runtime"] = runtime
     return runtime
 
 
-def pagerduty_reader(settings: Settings) -> Any:
+def pagerduty_reader(settings: Settings) -> PagerDutyReads | None:
     """The one PagerDuty REST client, or None without a token (packets then say so in `gaps`)."""
     if settings.pagerduty_api_token is None:
         return None
-    from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client
-
     client = build_client(api_url=settings.pagerduty_api_url, token=settings.pagerduty_api_token.get_secret_value(),
                           ca_bundle=settings.ca_bundle, timeout=settings.pagerduty_timeout_seconds)
     return PagerDutyReader(client, policy=RetryPolicy(attempts=settings.pagerduty_max_attempts,
                                                       backoff_seconds=settings.pagerduty_backoff_seconds))
 
 
+def jira_gateway(settings: Settings) -> JiraClient | None:
+    """The one Jira client, or None when Jira is not configured (tickets then wait as `pending`)."""
+    if not settings.jira_url or settings.jira_api_token is None:
+        return None
+    return JiraGateway(url=settings.jira_url, email=settings.jira_email, token=settings.jira_api_token.get_secret_value(),
+                       timeout=settings.jira_timeout_seconds, ca_bundle=settings.ca_bundle)
+
+
 def start_sweeper(runtime: Runtime) -> None:
     """In-process mode: sweep at once (a restart loses nothing), then every interval."""
-    from app.jobs import sweep_all
 
     async def loop() -> None:
         first = True
@@ -100,27 +117,18 @@ def start_sweeper(runtime: Runtime) -> None:
             first = False
             await asyncio.sleep(runtime.settings.sweep_interval_seconds)
 
-    runtime._background.append(asyncio.get_running_loop().create_task(loop()))
+    runtime.background.append(asyncio.get_running_loop().create_task(loop()))
 
 
-async def worker_startup(ctx: dict[str, Any]) -> None:
+async def worker_startup(ctx: dict[str, object]) -> None:
     """arq on_startup: the worker's runtime enqueues follow-up jobs through the same Redis."""
-    from app.config import load_settings
-
-    runtime = await open_runtime(ctx.get("settings") or load_settings(), redis=ctx["redis"])
+    settings = ctx.get("settings")
+    redis = ctx["redis"]
+    assert isinstance(redis, ArqRedis)
+    runtime = await open_runtime(settings if isinstance(settings, Settings) else load_settings(), redis=redis)
     runtime.redis = None  # arq owns and closes its connection
     ctx["runtime"] = runtime
 
 
-async def worker_shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["runtime"].close()
-
-
-def jira_gateway(settings: Settings) -> Any:
-    """The one Jira client, or None when Jira is not configured (tickets then wait as `pending`)."""
-    if not settings.jira_url or settings.jira_api_token is None:
-        return None
-    from app.integrations.jira.client import JiraGateway
-
-    return JiraGateway(url=settings.jira_url, email=settings.jira_email, token=settings.jira_api_token.get_secret_value(),
-                       timeout=settings.jira_timeout_seconds, ca_bundle=settings.ca_bundle)
+async def worker_shutdown(ctx: dict[str, object]) -> None:
+    await runtime_of(ctx).close()

@@ -2,8 +2,7 @@
 
 from arq import cron
 
-from app.jobs import JOBS, reconcile_jira, sweep_all
-from app.runtime import worker_shutdown, worker_startup
+from app.runtime import JOBS, reconcile_jira, sweep_all, worker_shutdown, worker_startup
 
 
 class WorkerSettings:

@@ -14,7 +14,7 @@ through the real API:
   decision=ticket (two tags each, every fifth systemic with a proposal), and
   --items action items per finding, all through POST;
 * tickets: no Jira stand-in; a Ticket row per action item is inserted directly with
-  SQLAlchemy (app.tickets.models.Ticket, state `created`, jira_key OPS-n, as the
+  SQLAlchemy (app.models.tickets.Ticket, state `created`, jira_key OPS-n, as the
   Jira outbox leaves it once the issue exists), so the gate reads real ticket rows.
 
 The gate must then pass with no violations and no warnings (checked).
@@ -213,9 +213,9 @@ def _ok(response: httpx.Response, what: str, expected: int = 200) -> dict[str, A
 
 async def insert_tickets(database_url: str, action_item_ids: list[str]) -> int:
     """The Jira outbox rows as they stand once each issue was created: state `created`, key OPS-n."""
-    from app.db import create_engine, create_sessionmaker
-    importlib.import_module("app.postmortems.models")  # the FK target's table
-    from app.tickets.models import Ticket
+    from app.core.db import create_engine, create_sessionmaker
+    importlib.import_module("app.models.postmortems")  # the FK target's table
+    from app.models.tickets import Ticket
 
     engine = create_engine(database_url)
     try:
@@ -503,7 +503,7 @@ def in_process(db: Database, fixture: Fixture, count: int) -> InProcess:
     import sqlalchemy as sa
     from sqlalchemy import event
 
-    from app.config import Settings
+    from app.core.settings import Settings
     from app.main import create_app
     from app.runtime import open_runtime
 
@@ -557,9 +557,9 @@ def in_process(db: Database, fixture: Fixture, count: int) -> InProcess:
             setattr(cls, name, counting(name, original))
 
     # The gate's own functions, timed by wrappers (bench only).
-    import app.auth
-    import app.gatekeeper.service
-    import app.postmortems.gate
+    import app.tokens.auth
+    import app.gates.service
+    import app.gates.facts
 
     timings: dict[str, list[float]] = collections.defaultdict(list)
     current: dict[str, float] = collections.defaultdict(float)
@@ -583,10 +583,10 @@ def in_process(db: Database, fixture: Fixture, count: int) -> InProcess:
         restore.append((module, name, original))
         setattr(module, name, wrapper)
 
-    gate_module = app.postmortems.gate
+    gate_module = app.gates.facts
     for module, name, label in (
-        (app.auth, "authenticate", "auth: authenticate (token lookup)"),
-        (app.gatekeeper.service, "get_postmortem", "get_postmortem"),
+        (app.tokens.auth, "authenticate", "auth: authenticate (token lookup)"),
+        (app.gates.service, "get_postmortem", "get_postmortem"),
         (gate_module, "load_record", "load_record"),
         (gate_module, "incident_ids_for", "  load_record: incident_ids_for"),
         (gate_module, "findings_of", "  load_record: findings_of"),
@@ -944,7 +944,7 @@ def report(results: list[TargetResult], options: argparse.Namespace, command: st
         f"{first.findings} findings "
         f"(decision=ticket, two tags each, every fifth systemic with a proposal) and {options.items} action items "
         f"each ({first.action_items} in all). Tickets: a `tickets` row per action item inserted with SQLAlchemy "
-        f"(`app.tickets.models.Ticket`, state `created`, jira_key `OPS-n`), as the Jira outbox leaves it once the "
+        f"(`app.models.tickets.Ticket`, state `created`, jira_key `OPS-n`), as the Jira outbox leaves it once the "
         f"issue exists; no Jira stand-in. The gate answers `passed: true`, no violations, no warnings "
         f"({first.gate_bytes} bytes).", "",
         f"Per endpoint, on the same server and in this order: `GET /healthz` (no auth, no database), `GET "

@@ -247,7 +247,7 @@ class Database:
 
 
 def sqlite_database(prefix: str = "loopgate-bench-", cls: type[Database] = Database) -> Database:
-    from app.migrations import upgrade
+    from app.core.migrations import upgrade
 
     folder = tempfile.mkdtemp(prefix=prefix)
     path = os.path.join(folder, "bench.db")
@@ -260,7 +260,7 @@ def postgres_database(test_url: str, prefix: str = "loopgate_bench", cls: type[D
     """A new database next to `test_url` (CREATE DATABASE), migrated; cleanup drops it."""
     import asyncpg
 
-    from app.migrations import upgrade
+    from app.core.migrations import upgrade
 
     if not test_url.startswith("postgresql+asyncpg://"):
         raise SystemExit(f"LOOPGATE_TEST_POSTGRES_URL must be postgresql+asyncpg://..., got {test_url!r}")

@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from app import clock, migrations  # noqa: E402
-from app.db import EncodedJSON, create_engine, create_sessionmaker, insert_for  # noqa: E402
+from app.core import clock, migrations  # noqa: E402
+from app.core.db import EncodedJSON, create_engine, create_sessionmaker, insert_for  # noqa: E402
 from app.inbound.batch import batch_insert_for  # noqa: E402
-from app.inbound.models import InboundEvent  # noqa: E402
+from app.models.inbound import InboundEvent  # noqa: E402
 from app.inbound.writer import Delivery, InboxWriter  # noqa: E402
 
 PAYLOAD = EncodedJSON('{"event": {"id": "x", "event_type": "incident.triggered", "data": {"description": "'

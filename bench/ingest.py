@@ -8,7 +8,7 @@ measures how long the in-process jobs take to handle the backlog.
 
 Targets:
     noop      bench/noop_app.py: the same route doing nothing but reading the body (the baseline)
-    sqlite    Loopgate on a fresh SQLite file, migrated with app.migrations.upgrade
+    sqlite    Loopgate on a fresh SQLite file, migrated with app.core.migrations.upgrade
     postgres  Loopgate on a fresh database created next to LOOPGATE_TEST_POSTGRES_URL
     sqlite+redis, postgres+redis (opt-in)
               the same with LOOPGATE_REDIS_URL and no worker: the API process only ingests

@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from app import clock as app_clock
-from app.config import Settings
-from app.db import create_engine
+from app.core import clock as app_clock
+from app.core.settings import Settings
+from app.core.db import create_engine
 from app.main import create_app
-from app.migrations import upgrade
+from app.core.migrations import upgrade
 from app.models import metadata
 from app.runtime import Runtime
 

@@ -2,7 +2,7 @@
 
 import httpx
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.main import create_app
 
 

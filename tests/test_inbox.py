@@ -4,8 +4,8 @@ import asyncio
 
 import sqlalchemy as sa
 
-from app import clock
-from app.db import EncodedJSON
+from app.core import clock
+from app.core.db import EncodedJSON
 from app.inbound.writer import Delivery
 from tests.conftest import count_rows
 

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from app.db import create_engine
-from app.migrations import alembic_config, downgrade, upgrade
+from app.core.db import create_engine
+from app.core.migrations import alembic_config, downgrade, upgrade
 
 
 async def table_names(url: str) -> set[str]:

@@ -6,8 +6,9 @@ import sqlalchemy as sa
 from arq.worker import Worker
 
 from app.main import create_app
-from app.queue import Job, enqueue_after_commit
+from app.core.queue import Job, enqueue_after_commit
 from app.worker import WorkerSettings
+from app.runtime import APPLIERS, sweep_all
 from tests.conftest import ADMIN, count_rows
 from tests.pagerduty import incident_event, post_delivery
 
@@ -63,22 +64,21 @@ async def test_a_job_lost_before_a_restart_is_handled_after_it(settings):
         assert handled is not None
 
 
-async def test_a_failing_handler_records_the_error_and_the_sweeper_retries(client, runtime, clock):
-    real = runtime.inbound_handlers["pagerduty"]
+async def test_a_failing_handler_records_the_error_and_the_sweeper_retries(client, runtime, clock, monkeypatch):
+    real = APPLIERS["pagerduty"]
 
-    async def broken(session, event, rt):
+    async def broken(session, event, settings):
         raise RuntimeError("database hiccup")
 
-    runtime.inbound_handlers["pagerduty"] = broken
+    monkeypatch.setitem(APPLIERS, "pagerduty", broken)
     assert (await post_delivery(client, TRIGGER)).status_code == 202
     await runtime.queue.drain()
     async with runtime.engine.connect() as connection:
         row = (await connection.execute(sa.text("SELECT attempts, error, handled_at FROM inbound_events"))).one()
     assert row.attempts == 1 and "database hiccup" in row.error and row.handled_at is None
 
-    runtime.inbound_handlers["pagerduty"] = real
+    monkeypatch.setitem(APPLIERS, "pagerduty", real)
     clock.advance(minutes=5)
-    from app.jobs import sweep_all
 
     await sweep_all(runtime.ctx)
     await runtime.queue.drain()

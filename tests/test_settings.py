@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from app.config import Settings, SettingsError, load_settings
+from app.core.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_match_the_design(monkeypatch):

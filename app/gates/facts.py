@@ -1,108 +1,110 @@
-"""Plain input data for the gates: what the caller read from the database.
+"""The facts the gates' pure rules decide on, read from the database.
 
-Every value is a plain string, date or tuple, so the rules in this package can be
-evaluated (and tested) without a database. The rules are fail-closed: a state or
-status they do not recognise never counts as "done", so an unexpected value can
-block a gate but never let one pass.
+The Integration Gate reads a postmortem's findings, their action items and tickets, each
+incident's latest Event Packet, the `similar_incidents_reviewed` flag and the blame-lint
+issue count. The deploy gate reads a service's action items and its incidents that need
+a postmortem.
 """
 
-from __future__ import annotations
+import uuid
 
-from dataclasses import dataclass
-from datetime import date, datetime
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.settings import Settings
+from app.gates.rules import (
+    ActionItemFacts,
+    FindingFacts,
+    PacketFacts,
+    PostmortemFacts,
+    RequiredPostmortemFacts,
+    ServiceActionItemFacts,
+    TicketFacts,
+)
+from app.models.incidents import Incident, of_service
+from app.models.postmortems import (
+    ActionItem,
+    Finding,
+    Postmortem,
+    PostmortemIncident,
+    PostmortemStatus,
+)
+from app.models.tickets import Ticket
+from app.packets.service import latest_packets
+from app.postmortems.blame import Indicator, lint_blame
+from app.postmortems.lint import prose_issues
+from app.postmortems.reads import incident_ids_for
 
-@dataclass(frozen=True)
-class TicketFacts:
-    """The Jira ticket of one action item.
-
-    `state` is the outbox state: pending, creating, created, linked, missing or
-    failed. Only created and linked count as a ticket that exists.
-    """
-
-    state: str
-    jira_key: str | None = None
-
-
-@dataclass(frozen=True)
-class ActionItemFacts:
-    """One action item. `status` is open, in_progress, blocked, completed or
-    wont_do; `wont_do` items are ignored by every rule. `ticket` is None when no
-    ticket was ever requested or linked."""
-
-    id: str
-    owner: str | None
-    priority: str | None
-    due_date: date | None
-    status: str
-    ticket: TicketFacts | None = None
-
-
-@dataclass(frozen=True)
-class FindingFacts:
-    """One finding. `decision` is ticket, knowledge_base or rejected; only
-    `ticket` findings need a ticket. A `systemic` finding needs a `proposal`."""
-
-    id: str
-    decision: str
-    systemic: bool = False
-    proposal: str | None = None
-    action_items: tuple[ActionItemFacts, ...] = ()
+# The gate reads plain columns in one query: building ORM objects for every finding, action
+# item and ticket cost more than the queries themselves (bench/gate.py).
+_GATE_ROWS = (
+    sa.select(Finding.id, Finding.decision, Finding.systemic, Finding.proposal, Finding.statement,
+              ActionItem.id, ActionItem.owner, ActionItem.priority, ActionItem.due_date, ActionItem.status,
+              Ticket.state, Ticket.jira_key)
+    .outerjoin(ActionItem, ActionItem.finding_id == Finding.id)
+    .outerjoin(Ticket, Ticket.action_item_id == ActionItem.id)
+    .where(Finding.postmortem_id == sa.bindparam("postmortem_id"))
+    .order_by(Finding.created_at, Finding.id, ActionItem.created_at, ActionItem.id)
+)
 
 
-@dataclass(frozen=True)
-class PacketFacts:
-    """The latest Event Packet of one incident of the postmortem.
-
-    `status` is None when no packet exists yet. The caller passes one
-    PacketFacts per incident of the postmortem. `similar_incident_ids` are the
-    past incidents the packet lists as similar.
-    """
-
-    incident_id: str
-    status: str | None
-    similar_incident_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PostmortemFacts:
-    """Everything the Integration Gate looks at for one postmortem.
-
-    `blame_issue_count` is the number of unresolved blame-lint issues in the
-    postmortem's text (the lint itself lives in app/postmortems).
-    """
-
-    id: str
-    findings: tuple[FindingFacts, ...]
-    packets: tuple[PacketFacts, ...]
-    similar_incidents_reviewed: bool = False
-    blame_issue_count: int = 0
-
-
-@dataclass(frozen=True)
-class ServiceActionItemFacts:
-    """An action item attributed to the service being deployed (any postmortem).
-    `priority` is P1, P2 or P3; `status` as on ActionItemFacts."""
-
-    id: str
-    priority: str | None
-    status: str
-    due_date: date | None
+async def postmortem_facts(session: AsyncSession, *, postmortem: Postmortem,
+                           indicators: tuple[Indicator, ...]) -> PostmortemFacts:
+    """Everything the Integration Gate looks at for `postmortem`, as plain data."""
+    blame_count = len(prose_issues(postmortem, indicators=indicators))
+    findings: dict[uuid.UUID, tuple[tuple[str, bool, str | None], list[ActionItemFacts]]] = {}
+    for (finding_id, decision, systemic, proposal, statement, item_id, owner, priority, due_date, status,
+         ticket_state, jira_key) in await session.execute(_GATE_ROWS, {"postmortem_id": postmortem.id}):
+        if finding_id not in findings:
+            findings[finding_id] = ((decision, systemic, proposal), [])
+            blame_count += len(lint_blame(statement, indicators))
+        if item_id is not None:
+            ticket = TicketFacts(ticket_state, jira_key) if ticket_state is not None else None
+            findings[finding_id][1].append(ActionItemFacts(str(item_id), owner, priority, due_date, status, ticket))
+    incident_ids = (await incident_ids_for(session, postmortem_ids=[postmortem.id])).get(postmortem.id, [])
+    packets = await latest_packets(session, incident_ids=incident_ids)
+    return PostmortemFacts(
+        id=str(postmortem.id),
+        findings=tuple(FindingFacts(str(finding_id), decision, systemic, proposal, tuple(items))
+                       for finding_id, ((decision, systemic, proposal), items) in findings.items()),
+        # One entry per incident, with status None when no packet exists yet (the gate's packet_incomplete).
+        packets=tuple(
+            PacketFacts(str(incident_id), packets[incident_id].status, packets[incident_id].similar_incident_ids)
+            if incident_id in packets else PacketFacts(str(incident_id), None)
+            for incident_id in incident_ids
+        ),
+        similar_incidents_reviewed=postmortem.similar_incidents_reviewed,
+        blame_issue_count=blame_count,
+    )
 
 
-@dataclass(frozen=True)
-class RequiredPostmortemFacts:
-    """A resolved incident of the service whose severity requires a postmortem.
+def _rank(status: str | None) -> int:
+    return PostmortemStatus(status).rank if status else -1
 
-    The caller decides which severities are required
-    (LOOPGATE_POSTMORTEM_REQUIRED_SEVERITIES) and passes only those incidents;
-    `severity` is carried for the message. `postmortem_id`/`postmortem_status`
-    describe the most advanced postmortem covering the incident, or are None
-    when there is none. `resolved_at` is timezone-aware UTC.
-    """
 
-    incident_id: str
-    postmortem_id: str | None
-    postmortem_status: str | None
-    resolved_at: datetime
-    severity: str
+async def service_facts(session: AsyncSession, *, service: str, settings: Settings
+                        ) -> tuple[list[ServiceActionItemFacts], list[RequiredPostmortemFacts]]:
+    """A service's action items (any postmortem covering one of its incidents), and its resolved incidents
+    whose severity requires a postmortem, each with the most advanced postmortem covering it."""
+    postmortems_of_service = (sa.select(PostmortemIncident.postmortem_id)
+                              .join(Incident, Incident.id == PostmortemIncident.incident_id)
+                              .where(of_service(service)))
+    items = await session.execute(
+        sa.select(ActionItem.id, ActionItem.priority, ActionItem.status, ActionItem.due_date)
+        .join(Finding, Finding.id == ActionItem.finding_id)
+        .where(Finding.postmortem_id.in_(postmortems_of_service)))
+    incidents = await session.execute(
+        sa.select(Incident.id, Incident.resolved_at, Incident.severity, Postmortem.id, Postmortem.status)
+        .outerjoin(PostmortemIncident, PostmortemIncident.incident_id == Incident.id)
+        .outerjoin(Postmortem, Postmortem.id == PostmortemIncident.postmortem_id)
+        .where(of_service(service), Incident.resolved_at.is_not(None),
+               Incident.merged_into_external_id.is_(None),
+               Incident.severity.in_(settings.postmortem_required_severities)))
+    required: dict[uuid.UUID, RequiredPostmortemFacts] = {}
+    for incident_id, resolved_at, severity, postmortem_id, status in incidents:
+        known = required.get(incident_id)
+        if known is None or _rank(status) > _rank(known.postmortem_status):
+            required[incident_id] = RequiredPostmortemFacts(
+                str(incident_id), str(postmortem_id) if postmortem_id else None, status, resolved_at, severity)
+    action_items = [ServiceActionItemFacts(str(i), priority, status, due) for i, priority, status, due in items]
+    return action_items, list(required.values())

@@ -1,66 +1,44 @@
-"""The service deploy gate (DESIGN §3): may service X deploy?
+"""The gates as CI and the postmortem lifecycle ask for them: read the facts, let the pure rules decide."""
 
-It fails on an overdue P1 action item (open, in_progress or blocked, due before
-`today`; due today is not overdue) and on a required postmortem still not
-published or closed more than `postmortem_due_days` after its incident resolved.
-The caller passes only the incidents whose severity requires a postmortem.
-"""
+import uuid
+from datetime import datetime
 
-from __future__ import annotations
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
-
-from .facts import RequiredPostmortemFacts, ServiceActionItemFacts
-from .result import GateResult, Violation
-
-OPEN_STATUSES = frozenset({"open", "in_progress", "blocked"})
-POSTMORTEM_DONE = frozenset({"published", "closed"})
+from app.core import clock
+from app.core.settings import Settings
+from app.gates.facts import postmortem_facts, service_facts
+from app.gates.rules import GateResult, evaluate_postmortem, evaluate_service
+from app.models.postmortems import Postmortem
+from app.postmortems.blame import indicators_of
+from app.postmortems.gate import GateVerdict
+from app.postmortems.reads import get_postmortem
 
 
-def evaluate_service(
-    *,
-    service: str,
-    action_items: Sequence[ServiceActionItemFacts],
-    required_postmortems: Sequence[RequiredPostmortemFacts],
-    today: date,
-    now: datetime,
-    postmortem_due_days: int,
-) -> GateResult:
-    """Evaluate the deploy gate of `service`; it has no warnings."""
-    return GateResult.of([
-        *_overdue_p1_items(service, action_items, today),
-        *_overdue_postmortems(service, required_postmortems, now, postmortem_due_days),
-    ])
+async def evaluate(session: AsyncSession, *, postmortem: Postmortem, settings: Settings) -> GateResult:
+    """The Integration Gate for the postmortem now."""
+    facts = await postmortem_facts(session, postmortem=postmortem, indicators=indicators_of(settings))
+    return evaluate_postmortem(facts, blame_blocking=settings.blame_blocking)
 
 
-def _overdue_p1_items(
-    service: str, action_items: Sequence[ServiceActionItemFacts], today: date
-) -> Iterator[Violation]:
-    for item in action_items:
-        if item.priority == "P1" and item.status in OPEN_STATUSES and item.due_date and item.due_date < today:
-            days = (today - item.due_date).days
-            yield Violation(
-                "overdue_p1_action_item",
-                f"P1 action item {item.id} of service {service} was due on {item.due_date.isoformat()} "
-                f"and is still {item.status} ({days} day(s) overdue).",
-                (item.id,),
-            )
+async def integration_gate(session: AsyncSession, *, postmortem: Postmortem, settings: Settings) -> GateVerdict:
+    """`evaluate` as the postmortem lifecycle's port (app/postmortems/gate.py) takes it."""
+    result = await evaluate(session, postmortem=postmortem, settings=settings)
+    return GateVerdict(result.passed, [v.to_dict() for v in result.violations],
+                       [w.to_dict() for w in result.warnings])
 
 
-def _overdue_postmortems(
-    service: str, required: Sequence[RequiredPostmortemFacts], now: datetime, due_days: int
-) -> Iterator[Violation]:
-    for incident in required:
-        due_at = incident.resolved_at + timedelta(days=due_days)
-        if incident.postmortem_status not in POSTMORTEM_DONE and now > due_at:
-            state = (
-                "has no postmortem" if incident.postmortem_id is None
-                else f"has postmortem {incident.postmortem_id} still {incident.postmortem_status}"
-            )
-            yield Violation(
-                "postmortem_overdue",
-                f"Incident {incident.incident_id} ({incident.severity}) of service {service} {state}; "
-                f"it had to be published by {due_at.isoformat()} ({due_days} day(s) after resolution).",
-                (incident.incident_id,),
-            )
+async def postmortem_gate(session: AsyncSession, *, postmortem_id: uuid.UUID,
+                          settings: Settings) -> tuple[GateResult, datetime]:
+    """The Integration Gate of one postmortem, evaluated now."""
+    postmortem = await get_postmortem(session, postmortem_id=postmortem_id)
+    return await evaluate(session, postmortem=postmortem, settings=settings), clock.now()
+
+
+async def service_gate(session: AsyncSession, *, service: str, settings: Settings) -> tuple[GateResult, datetime]:
+    """The deploy gate of a service (PagerDuty service id or name): overdue P1 items, overdue postmortems."""
+    now = clock.now()
+    action_items, required = await service_facts(session, service=service, settings=settings)
+    result = evaluate_service(service=service, action_items=action_items, required_postmortems=required,
+                              today=now.date(), now=now, postmortem_due_days=settings.postmortem_due_days)
+    return result, now

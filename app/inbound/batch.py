@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.inbound.models import InboundEvent
+from app.models.inbound import InboundEvent
 
 # The order of the values in a row; `attempts` is always 0 and `handled_at`, `error` NULL.
 COLUMNS = ("id", "source", "external_id", "event_type", "occurred_at", "received_at", "delivery_id", "payload")

@@ -2,15 +2,18 @@
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import clock
-from app.db import in_transaction
+from app.core import clock
+from app.core.db import in_transaction
+from app.core.queue import Job
+from app.core.runtime import JobContext, runtime_of
+from app.core.settings import Settings
 from app.inbound import service
-from app.queue import Job
+from app.models.inbound import InboundEvent
 
 log = logging.getLogger(__name__)
 
@@ -18,16 +21,21 @@ log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=30)
 
 
-async def handle_inbound(ctx: dict[str, Any], inbound_id: str) -> None:
-    """Apply one stored webhook event; a handled event is left alone, so running twice is harmless."""
-    runtime = ctx["runtime"]
+# How a domain applies a stored event of its source, in the job's transaction (wired in app/runtime.py).
+Apply = Callable[[AsyncSession, InboundEvent, Settings], Awaitable[None]]
+
+
+async def handle_inbound(ctx: JobContext, inbound_id: str, *, appliers: Mapping[str, Apply]) -> None:
+    """Apply one stored webhook event with its source's domain; a handled event is left alone, so running
+    twice is harmless. A failure is counted and kept on the row for the sweeper."""
+    runtime = runtime_of(ctx)
     event_id = uuid.UUID(inbound_id)
 
     async def apply(session: AsyncSession) -> None:
         event = await service.claim(session, inbound_id=event_id)
         if event is None:
             return
-        await runtime.inbound_handlers[event.source](session, event, runtime)
+        await appliers[event.source](session, event, runtime.settings)
         service.mark_handled(event)
         await session.commit()
 
@@ -41,9 +49,9 @@ async def handle_inbound(ctx: dict[str, Any], inbound_id: str) -> None:
         log.warning("inbound event %s failed: %s", inbound_id, failure)
 
 
-async def sweep(ctx: dict[str, Any], *, grace: timedelta = SWEEP_GRACE) -> int:
+async def sweep(ctx: JobContext, *, grace: timedelta = SWEEP_GRACE) -> int:
     """Resubmit every event left unhandled (a restart, a lost job, a failure below the attempt cap)."""
-    runtime = ctx["runtime"]
+    runtime = runtime_of(ctx)
     async with runtime.sessionmaker() as session:
         ids = await service.unhandled_ids(
             session, max_attempts=runtime.settings.job_max_attempts, received_before=clock.now() - grace

@@ -18,11 +18,12 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 
-from app.config import Settings
-from app.db import EncodedJSON
-from app.errors import AppError, BadRequest, PayloadTooLarge, error_responses
-from app.inbound.writer import Delivery
-from app.observability import LATENCY, REQUESTS
+from app.core.db import EncodedJSON
+from app.core.errors import AppError, BadRequest, PayloadTooLarge, error_responses
+from app.core.inbox import Delivery
+from app.core.observability import LATENCY, REQUESTS
+from app.core.runtime import app_runtime
+from app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class Webhook:
         await send({"type": "http.response.body", "body": body})
 
     async def _handle(self, scope: Scope, receive: Receive) -> Answer:
-        runtime = scope["app"].state.runtime
+        runtime = app_runtime(scope["app"])
         headers = Headers(scope=scope)
         body = await read_limited_body(headers, receive, runtime.settings.max_body_bytes)
         delivery = self.accept(runtime.settings, headers, body)

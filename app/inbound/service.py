@@ -6,15 +6,15 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import clock
-from app.inbound.models import InboundEvent
+from app.core import clock
+from app.core.db import lock_for_update
+from app.models.inbound import InboundEvent
+
 
 async def claim(session: AsyncSession, *, inbound_id: uuid.UUID) -> InboundEvent | None:
     """The unhandled event, locked for this transaction; None if handled or held by another worker."""
     query = sa.select(InboundEvent).where(InboundEvent.id == inbound_id, InboundEvent.handled_at.is_(None))
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return await session.scalar(query)
+    return await session.scalar(lock_for_update(session, query, skip_locked=True))
 
 
 async def unhandled_ids(session: AsyncSession, *, max_attempts: int, received_before: datetime | None = None,

@@ -7,29 +7,17 @@ the deliveries that arrive while the previous batch commits keeps the guarantee
 
 import asyncio
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import clock
-from app.db import EncodedJSON
+from app.core import clock
+from app.core.inbox import Delivery
+from app.core.queue import Job, Queue
 from app.inbound.batch import batch_insert_for
-from app.queue import Job, Queue
 
 MAX_BATCH = 500
 # Deliveries come first: in-process jobs wait until none has arrived for this long.
 QUIET_AFTER = 0.02
-
-
-@dataclass(frozen=True)
-class Delivery:
-    source: str
-    external_id: str
-    event_type: str
-    occurred_at: datetime | None
-    delivery_id: str | None
-    payload: EncodedJSON  # the body as received; it was parsed and checked before
 
 
 def _settle(future: "asyncio.Future[bool]", *, result: bool | None = None, error: Exception | None = None) -> None:

@@ -4,12 +4,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator
 
-from app.auth import ReadDep
-from app.clock import as_utc
-from app.db import SessionDep
-from app.errors import error_responses
+from app.core.clock import as_utc
+from app.core.errors import error_responses
+from app.core.runtime import SessionDep
 from app.incidents import service
 from app.incidents.schemas import IncidentList, IncidentPublic
+from app.tokens.auth import ReadDep
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses=error_responses(401, 403, 422))
 

@@ -2,25 +2,39 @@
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit, clock
-from app.db import insert_for, lock_for_update, serialize_on
-from app.errors import NotFound
-from app.inbound.models import InboundEvent
-from app.incidents.fold import EventRecord, IncidentState, fold, incident_reference, parse_time
-from app.incidents.models import Incident, IncidentEvent, IncidentTeam, RepeatRelink
-from app.packets.service import request_packet
-from app.pagination import Page, paginate
-from app.queue import enqueue_after_commit
+from app.core import clock, events
+from app.core.db import insert_for, lock_for_update, serialize_on
+from app.core.errors import NotFound
+from app.core.pagination import Page, paginate
+from app.core.queue import enqueue_after_commit
+from app.core.settings import Settings
+from app.incidents.events import IncidentResolved
+from app.incidents.fold import (
+    EventRecord,
+    IncidentState,
+    fold,
+    incident_reference,
+    parse_time,
+)
+from app.models import audit
+from app.models.inbound import InboundEvent
+from app.models.incidents import (
+    Incident,
+    IncidentEvent,
+    IncidentTeam,
+    RepeatRelink,
+    by_reference,
+    of_service,
+)
 
 INCIDENT_FIELDS = tuple(f for f in IncidentState.__dataclass_fields__ if f != "external_id")
 
 
-async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, runtime: Any) -> None:
+async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, settings: Settings) -> None:
     """Record one PagerDuty event in its incident's history and re-fold the incident.
 
     Events that are not about an incident (`pagey.ping`, `service.*`) are stored and
@@ -42,8 +56,8 @@ async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, ru
         return  # applied before: the incident already reflects it
     before = IncidentState(fingerprint=incident.fingerprint, triggered_at=incident.triggered_at,
                            resolved_at=incident.resolved_at, teams=incident.teams)
-    state = fold(await history(session, incident.id), by_priority=runtime.settings.priority_severity,
-                 by_urgency=runtime.settings.urgency_severity)
+    state = fold(await history(session, incident.id), by_priority=settings.priority_severity,
+                 by_urgency=settings.urgency_severity)
     for name in INCIDENT_FIELDS:
         setattr(incident, name, getattr(state, name))
     if incident.teams != before.teams:
@@ -58,8 +72,7 @@ async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, ru
                  diff={"event_id": inbound.external_id, "status": incident.status})
     # A new resolve (the first, or one after a reopen) starts the packet; a merge links to its target instead.
     if incident.resolved_at and incident.resolved_at != before.resolved_at and not incident.merged_into_external_id:
-        await request_packet(session, incident=incident, reason="resolved", actor="pagerduty",
-                             sla_hours=runtime.settings.packet_sla_hours)
+        await events.publish(session, IncidentResolved(incident))
 
 
 async def _lock_or_create(session: AsyncSession, *, external_id: str) -> Incident:
@@ -158,11 +171,7 @@ async def link_repeats(session: AsyncSession, *, fingerprint: str | None, around
 
 async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident:
     """An incident by Loopgate id or PagerDuty id."""
-    try:
-        condition = Incident.id == uuid.UUID(incident_id)
-    except ValueError:
-        condition = Incident.external_id == incident_id
-    incident = await session.scalar(sa.select(Incident).where(condition))
+    incident = await session.scalar(sa.select(Incident).where(by_reference(incident_id)))
     if incident is None:
         raise NotFound(f"No incident {incident_id}.")
     return incident
@@ -176,7 +185,7 @@ async def list_incidents(
     """Incidents, newest trigger first, filtered as DESIGN §4 lists."""
     query = sa.select(Incident)
     if service:
-        query = query.where(sa.or_(Incident.service_id == service, Incident.service_name == service))
+        query = query.where(of_service(service))
     if team:
         teams = sa.select(IncidentTeam.incident_id).where(sa.or_(IncidentTeam.team_id == team,
                                                                   IncidentTeam.team_name == team))

@@ -13,17 +13,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import clock
-from app.db import lock_for_update
-from app.incidents.models import Incident
+from app.core import clock
+from app.core.db import lock_for_update
 from app.incidents.service import history
 from app.integrations.pagerduty.client import FetchError, PagerDutyReader
+from app.models.incidents import Incident
+from app.models.packets import FINISHED, EventPacket, PacketStatement, PacketStatus
+from app.models.postmortems import (
+    OPEN_STATUSES,
+    ActionItem,
+    Finding,
+    PostmortemIncident,
+)
 from app.packets.content import ApiFacts, PacketInputs, build_content
-from app.packets.models import EventPacket, PacketStatement
-from app.postmortems.action_items import OPEN_STATUSES
-from app.postmortems.models import ActionItem, Finding, PostmortemIncident
-
-FINISHED = ("complete", "partial", "failed")
 
 
 def canonical_sha256(content: dict[str, Any]) -> str:
@@ -37,7 +39,7 @@ async def claim(session: AsyncSession, *, packet_id: uuid.UUID) -> EventPacket |
     packet = await session.scalar(query)
     if packet is None or packet.status in FINISHED:
         return None
-    packet.status = "assembling"
+    packet.status = PacketStatus.assembling
     packet.attempts += 1
     return packet
 
@@ -131,7 +133,7 @@ async def finish(session: AsyncSession, *, packet_id: uuid.UUID, inputs: PacketI
     result = await session.execute(
         sa.update(EventPacket)
         .where(EventPacket.id == packet_id, EventPacket.status.not_in(FINISHED))
-        .values(status="partial" if inputs.gaps else "complete", content=content, sha256=canonical_sha256(content),
+        .values(status=PacketStatus.partial if inputs.gaps else PacketStatus.complete, content=content, sha256=canonical_sha256(content),
                 assembled_at=clock.now(), last_error=None)
     )
     return result.rowcount == 1
@@ -144,4 +146,4 @@ async def record_failure(session: AsyncSession, *, packet_id: uuid.UUID, error: 
         return
     packet.last_error = error[:4000]
     if packet.attempts >= max_attempts:
-        packet.status = "failed"
+        packet.status = PacketStatus.failed

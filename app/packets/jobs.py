@@ -3,22 +3,19 @@
 import dataclasses
 import uuid
 from datetime import timedelta
-from typing import Any
 
-import sqlalchemy as sa
-
-from app import clock
-from app.packets import assembly
-from app.packets.models import EventPacket
-from app.queue import Job
+from app.core import clock
+from app.core.queue import Job
+from app.core.runtime import JobContext, runtime_of
+from app.packets import assembly, service
 
 # An assembly reads PagerDuty for a while; the sweeper leaves a fresh claim alone this long.
 STALE_AFTER = timedelta(minutes=5)
 
 
-async def assemble_packet(ctx: dict[str, Any], packet_id: str) -> None:
+async def assemble_packet(ctx: JobContext, packet_id: str) -> None:
     """Build one packet version; a finished version is left alone, so running twice is harmless."""
-    runtime = ctx["runtime"]
+    runtime = runtime_of(ctx)
     packet_uuid = uuid.UUID(packet_id)
     async with runtime.sessionmaker() as session:
         packet = await assembly.claim(session, packet_id=packet_uuid)
@@ -41,14 +38,11 @@ async def assemble_packet(ctx: dict[str, Any], packet_id: str) -> None:
         raise
 
 
-async def sweep_packets(ctx: dict[str, Any], *, stale_after: timedelta = STALE_AFTER) -> int:
+async def sweep_packets(ctx: JobContext, *, stale_after: timedelta = STALE_AFTER) -> int:
     """Resubmit versions still pending or assembling long after they were asked for."""
-    runtime = ctx["runtime"]
+    runtime = runtime_of(ctx)
     async with runtime.sessionmaker() as session:
-        ids = list(await session.scalars(
-            sa.select(EventPacket.id).where(EventPacket.status.in_(("pending", "assembling")),
-                                            EventPacket.requested_at < clock.now() - stale_after)
-            .order_by(EventPacket.requested_at).limit(1000)))
+        ids = await service.unfinished(session, requested_before=clock.now() - stale_after)
     for packet_id in ids:
         runtime.queue.submit(Job("assemble_packet", (str(packet_id),)))
     return len(ids)

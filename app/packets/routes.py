@@ -1,14 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
-from app.auth import ReadDep, WriteDep
-from app.db import SessionDep
-from app.errors import error_responses
+from app.core.errors import error_responses
+from app.core.runtime import SessionDep, SettingsDep
 from app.incidents.service import get_incident
+from app.models.packets import EventPacket
 from app.packets import service
-from app.packets.models import EventPacket
 from app.packets.schemas import PacketPublic, PacketRequested, StatementCreate
+from app.tokens.auth import ReadDep, WriteDep
 
 router = APIRouter(prefix="/api/v1/incidents/{incident_id}/packet", tags=["packets"],
                    responses=error_responses(401, 403, 404, 422))
@@ -40,23 +40,23 @@ async def get_packet(incident_id: str, session: SessionDep, _: ReadDep,
 
 
 @router.post("/rebuild", status_code=status.HTTP_202_ACCEPTED, response_model=PacketRequested)
-async def rebuild_packet(incident_id: str, request: Request, session: SessionDep, principal: WriteDep
+async def rebuild_packet(incident_id: str, session: SessionDep, principal: WriteDep, settings: SettingsDep
                          ) -> PacketRequested:
     """Assemble a new version from fresh PagerDuty reads."""
     incident = await get_incident(session, incident_id=incident_id)
     packet = await service.request_packet(session, incident=incident, reason="rebuild", actor=principal.name,
-                                          sla_hours=request.app.state.runtime.settings.packet_sla_hours)
+                                          sla_hours=settings.packet_sla_hours)
     await session.commit()
     return _requested(packet)
 
 
 @router.post("/statements", status_code=status.HTTP_202_ACCEPTED, response_model=PacketRequested)
-async def add_statement(incident_id: str, body: StatementCreate, request: Request, session: SessionDep,
-                        principal: WriteDep) -> PacketRequested:
+async def add_statement(incident_id: str, body: StatementCreate, session: SessionDep, principal: WriteDep,
+                        settings: SettingsDep) -> PacketRequested:
     """A stakeholder impact statement; a new version includes it."""
     incident = await get_incident(session, incident_id=incident_id)
     packet = await service.add_statement(session, incident=incident, author=body.author, text=body.text,
                                          actor=principal.name,
-                                         sla_hours=request.app.state.runtime.settings.packet_sla_hours)
+                                         sla_hours=settings.packet_sla_hours)
     await session.commit()
     return _requested(packet)

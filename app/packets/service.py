@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit
-from app.db import lock_for_update
-from app.errors import NotFound
-from app.incidents.models import Incident
-from app.packets.models import EventPacket, PacketStatement
-from app.queue import enqueue_after_commit
+from app.core.db import lock_for_update
+from app.core.errors import NotFound
+from app.core.queue import enqueue_after_commit
+from app.incidents.events import IncidentResolved
+from app.models import audit
+from app.models.incidents import Incident
+from app.models.packets import EventPacket, PacketStatement, PacketStatus
 
 
 async def request_packet(session: AsyncSession, *, incident: Incident, reason: str, actor: str,
@@ -25,7 +26,7 @@ async def request_packet(session: AsyncSession, *, incident: Incident, reason: s
     next_version = (sa.select(sa.func.coalesce(sa.func.max(EventPacket.version), 0) + 1)
                     .where(EventPacket.incident_id == incident.id).scalar_subquery())
     due = incident.resolved_at + timedelta(hours=sla_hours) if incident.resolved_at else None
-    packet = EventPacket(incident_id=incident.id, version=next_version, status="pending", reason=reason,
+    packet = EventPacket(incident_id=incident.id, version=next_version, status=PacketStatus.pending, reason=reason,
                          sla_due_at=due, attempts=0)
     session.add(packet)
     await session.flush()
@@ -101,3 +102,16 @@ async def add_statement(session: AsyncSession, *, incident: Incident, author: st
     audit.record(session, actor=actor, action="packet.statement_added", entity="incident", entity_id=incident.id,
                  diff={"author": author})
     return await request_packet(session, incident=incident, reason="statement", actor=actor, sla_hours=sla_hours)
+
+
+async def on_incident_resolved(session: AsyncSession, event: IncidentResolved, *, sla_hours: int) -> None:
+    """A resolve starts the packet: a `pending` version in the resolve's own transaction."""
+    await request_packet(session, incident=event.incident, reason="resolved", actor="pagerduty", sla_hours=sla_hours)
+
+
+async def unfinished(session: AsyncSession, *, requested_before: datetime, limit: int = 1000) -> list[uuid.UUID]:
+    """Versions still pending or assembling long after they were asked for (a lost or failed job)."""
+    return list(await session.scalars(
+        sa.select(EventPacket.id).where(EventPacket.status.in_((PacketStatus.pending, PacketStatus.assembling)),
+                                        EventPacket.requested_at < requested_before)
+        .order_by(EventPacket.requested_at).limit(limit)))

@@ -12,18 +12,28 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit, clock
-from app.incidents.models import Incident
-from app.pagination import Page, paginate
+from app.core import clock
+from app.core.pagination import Page, paginate
+from app.models import audit
+from app.models.incidents import Incident, of_service
+from app.models.postmortems import (
+    CLOSED_STATUSES,
+    ActionItem,
+    ActionItemStatus,
+    Finding,
+    PostmortemIncident,
+    overdue_condition,
+)
+from app.models.tickets import JIRA_OWNED
 from app.postmortems.changes import apply_changes, jsonable, record_update
 from app.postmortems.errors import StatusOwnedByJira
-from app.postmortems.models import ActionItem, Finding, PostmortemIncident
-from app.postmortems.reads import get_action_item, get_finding, get_postmortem
+from app.postmortems.reads import (
+    get_action_item,
+    get_finding,
+    get_postmortem,
+    tickets_for,
+)
 from app.postmortems.service import ensure_open
-from app.tickets.reads import JIRA_OWNED, tickets_for
-
-OPEN_STATUSES = ("open", "in_progress", "blocked")
-CLOSED_STATUSES = ("completed", "wont_do")
 
 
 def today() -> date:
@@ -31,17 +41,12 @@ def today() -> date:
     return clock.now().date()
 
 
-def is_overdue(item: ActionItem, *, on: date) -> bool:
-    """Open, in progress or blocked with a due date before `on` (due today is not overdue)."""
-    return item.status in OPEN_STATUSES and item.due_date < on
-
-
 async def create_action_item(session: AsyncSession, *, finding_id: uuid.UUID, fields: dict[str, Any],
                              actor: str) -> ActionItem:
     """Add an open action item to a finding."""
     finding = await get_finding(session, finding_id=finding_id)
     await get_postmortem(session, postmortem_id=finding.postmortem_id, lock=True)  # serialise with a close
-    item = ActionItem(finding_id=finding.id, status="open", escalation_level=0, **fields)
+    item = ActionItem(finding_id=finding.id, status=ActionItemStatus.open, escalation_level=0, **fields)
     session.add(item)
     await session.flush()
     audit.record(session, actor=actor, action="action_item.created", entity="action_item", entity_id=item.id,
@@ -61,7 +66,7 @@ def status_changes(item: ActionItem, status: str) -> dict[str, Any]:
         closed_at = item.closed_at  # completed ↔ wont_do: it has been closed since then
     else:
         closed_at = now
-    return {"status": status, "completed_at": now if status == "completed" else None, "closed_at": closed_at}
+    return {"status": status, "completed_at": now if status == ActionItemStatus.completed else None, "closed_at": closed_at}
 
 
 async def update_action_item(session: AsyncSession, *, action_item_id: uuid.UUID, changes: dict[str, Any],
@@ -105,12 +110,12 @@ async def list_action_items(
     if priority:
         query = query.where(ActionItem.priority == priority)
     if overdue is not None:
-        late = sa.and_(ActionItem.status.in_(OPEN_STATUSES), ActionItem.due_date < today())
+        late = overdue_condition(today())
         query = query.where(late if overdue else sa.not_(late))
     if service:
         postmortems = (sa.select(PostmortemIncident.postmortem_id)
                        .join(Incident, Incident.id == PostmortemIncident.incident_id)
-                       .where(sa.or_(Incident.service_id == service, Incident.service_name == service)))
+                       .where(of_service(service)))
         findings = sa.select(Finding.id).where(Finding.postmortem_id.in_(postmortems))
         query = query.where(ActionItem.finding_id.in_(findings))
     return await paginate(session, query, order=(ActionItem.created_at, ActionItem.id), limit=limit, cursor=cursor)

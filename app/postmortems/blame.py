@@ -29,6 +29,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from app.core.settings import BlameIndicatorEntry, Settings, parse_blame_indicators
+
 
 @dataclass(frozen=True)
 class Indicator:
@@ -159,33 +161,27 @@ def _lint(text: str, indicators: tuple[Indicator, ...]) -> tuple[BlameIssue, ...
     return tuple(issues)
 
 
-def parse_indicators(spec: str) -> tuple[Indicator, ...]:
-    """Read LOOPGATE_BLAME_INDICATORS, 'phrase=suggestion;phrase2'; blank means the defaults.
+@lru_cache(maxsize=16)
+def configured_indicators(entries: tuple[BlameIndicatorEntry, ...]) -> tuple[Indicator, ...]:
+    """The indicators LOOPGATE_BLAME_INDICATORS asks for (its parsed entries); none means the defaults.
 
     A phrase known to the defaults keeps its ambiguity; '~phrase' marks a new one ambiguous.
     """
-    if not spec or not spec.strip():
+    if not entries:
         return DEFAULT_INDICATORS
     known = {indicator.phrase: indicator.ambiguous for indicator in DEFAULT_INDICATORS}
-    parsed: dict[str, Indicator] = {}
-    for number, entry in enumerate(spec.split(";"), start=1):
-        if not entry.strip():
-            continue  # tolerate a trailing or doubled ';'
-        raw_phrase, has_suggestion, suggestion = entry.partition("=")
-        phrase = " ".join(raw_phrase.split())
-        key = phrase.lstrip("~").strip().lower()
-        where = f"LOOPGATE_BLAME_INDICATORS entry {number} ({entry.strip()!r})"
-        if not re.search(r"\w", key):
-            raise ValueError(f"{where} has an empty phrase; expected 'phrase=suggestion' or 'phrase'")
-        if has_suggestion and not suggestion.strip():
-            raise ValueError(f"{where} has an empty suggestion; drop the '=' to use the generic one")
-        if key in parsed:
-            raise ValueError(f"{where} repeats the phrase {key!r}")
-        parsed[key] = Indicator(phrase.lstrip("~").strip(), suggestion.strip() or GENERIC_SUGGESTION,
-                                phrase.startswith("~") or known.get(key, False))
-    if not parsed:
-        raise ValueError("LOOPGATE_BLAME_INDICATORS lists no phrase; leave it empty for the defaults")
-    return tuple(parsed.values())
+    return tuple(Indicator(entry.phrase, entry.suggestion or GENERIC_SUGGESTION,
+                           entry.marked_ambiguous or known.get(entry.phrase.lower(), False)) for entry in entries)
+
+
+def parse_indicators(spec: str) -> tuple[Indicator, ...]:
+    """The indicators of a LOOPGATE_BLAME_INDICATORS value; ValueError naming the bad entry."""
+    return configured_indicators(parse_blame_indicators(spec))
+
+
+def indicators_of(settings: Settings) -> tuple[Indicator, ...]:
+    """The blame-lint indicators configured for this deployment."""
+    return configured_indicators(settings.blame_indicator_entries)
 
 
 @lru_cache(maxsize=16)

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit, clock
+from app.core import clock
+from app.models import audit
 
 
 def jsonable(value: Any) -> Any:

@@ -1,6 +1,6 @@
 """The postmortem domain's refusals; app/errors.py turns each into JSON with its status."""
 
-from app.errors import Conflict
+from app.core.errors import Conflict
 
 
 class InvalidTransition(Conflict):

@@ -12,10 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit
-from app.pagination import Page, paginate
+from app.core.pagination import Page, paginate
+from app.models import audit
+from app.models.postmortems import ActionItem, Finding, FindingTag
 from app.postmortems.changes import apply_changes, record_update
-from app.postmortems.models import ActionItem, Finding, FindingTag
 from app.postmortems.reads import get_finding, get_postmortem, tags_for
 from app.postmortems.schemas import normalise_tag
 from app.postmortems.service import ensure_open

@@ -7,14 +7,22 @@ cannot run implicitly under asyncio.
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import lock_for_update
-from app.errors import NotFound
-from app.postmortems.models import ActionItem, Finding, FindingTag, Postmortem, PostmortemIncident
+from app.core.db import lock_for_update
+from app.core.errors import NotFound
+from app.models.postmortems import (
+    ActionItem,
+    Finding,
+    FindingTag,
+    Postmortem,
+    PostmortemIncident,
+)
+from app.models.tickets import Ticket
 
 
 async def _one(session: AsyncSession, model: Any, row_id: uuid.UUID, *, lock: bool, what: str) -> Any:
@@ -93,3 +101,34 @@ async def postmortem_ids_for(session: AsyncSession, *,
     """The postmortem of each finding."""
     rows = await session.execute(sa.select(Finding.id, Finding.postmortem_id).where(Finding.id.in_(finding_ids)))
     return dict(rows.tuples().all())
+
+
+async def tickets_for(session: AsyncSession, *, action_item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Ticket]:
+    """The Jira ticket of each action item that has one."""
+    if not action_item_ids:
+        return {}
+    rows = await session.scalars(sa.select(Ticket).where(Ticket.action_item_id.in_(list(action_item_ids))))
+    return {ticket.action_item_id: ticket for ticket in rows}
+
+
+@dataclass
+class PostmortemRecord:
+    """A postmortem with everything hanging off it, read once for the detail view."""
+
+    postmortem: Postmortem
+    incident_ids: list[uuid.UUID]
+    findings: list[Finding]
+    tags: dict[uuid.UUID, list[str]] = field(default_factory=dict)
+    action_items: dict[uuid.UUID, list[ActionItem]] = field(default_factory=dict)  # by finding id
+    tickets: dict[uuid.UUID, Ticket] = field(default_factory=dict)  # by action item id
+
+
+async def load_record(session: AsyncSession, *, postmortem: Postmortem) -> PostmortemRecord:
+    """Read the postmortem's incidents, findings, tags, action items and tickets."""
+    incident_ids = (await incident_ids_for(session, postmortem_ids=[postmortem.id])).get(postmortem.id, [])
+    findings = await findings_of(session, postmortem_id=postmortem.id)
+    finding_ids = [finding.id for finding in findings]
+    items = await action_items_for(session, finding_ids=finding_ids)
+    tickets = await tickets_for(session, action_item_ids=[item.id for group in items.values() for item in group])
+    return PostmortemRecord(postmortem, incident_ids, findings, await tags_for(session, finding_ids=finding_ids),
+                            items, tickets)

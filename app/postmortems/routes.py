@@ -5,18 +5,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.auth import ReadDep, WriteDep
-from app.config import Settings
-from app.db import SessionDep
-from app.errors import error_responses
+from app.core.errors import error_responses
+from app.core.runtime import SessionDep, SettingsDep
 from app.postmortems import action_items, findings, reads, service, views
-from app.postmortems.blame import lint_blame
+from app.postmortems.blame import indicators_of, lint_blame
+from app.postmortems.gate import IntegrationGate
 from app.postmortems.schemas import (
-    ActionItemCreate,
+    NO_NUL,
     ActionItemList,
     ActionItemPublic,
     ActionItemStatus,
-    ActionItemUpdate,
     AnalysisGraph,
     BlameIssuePublic,
     Category,
@@ -25,7 +23,6 @@ from app.postmortems.schemas import (
     FindingList,
     FindingPublic,
     FindingUpdate,
-    NO_NUL,
     LintRequest,
     LintResponse,
     PostmortemCreate,
@@ -36,14 +33,16 @@ from app.postmortems.schemas import (
     Status,
     Transition,
 )
-from app.tickets import service as tickets
+from app.tokens.auth import ReadDep, WriteDep
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.runtime.settings
+def _gate(request: Request) -> IntegrationGate:
+    """The Integration Gate the composition root plugged in (app/main.py)."""
+    gate: IntegrationGate = request.app.state.integration_gate
+    return gate
 
 
-SettingsDep = Annotated[Settings, Depends(_settings)]
+GateDep = Annotated[IntegrationGate, Depends(_gate)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Overdue = Annotated[bool | None, Query(description="true: open, in_progress or blocked and due before today (UTC); "
                                                    "false: every other item")]
@@ -58,13 +57,13 @@ _404_409 = error_responses(404, 409)
 @router.post("/postmortems", status_code=201, response_model=PostmortemDetail,
              tags=["postmortems"])
 async def create_postmortem(body: PostmortemCreate, session: SessionDep, principal: WriteDep,
-                            settings: SettingsDep) -> PostmortemDetail:
+                            settings: SettingsDep, gate: GateDep) -> PostmortemDetail:
     """Start a draft postmortem over one or more incidents (Loopgate or PagerDuty ids)."""
     postmortem = await service.create_postmortem(
         session, title=body.title, incident_ids=body.incident_ids, framework=body.framework,
         facilitator=body.facilitator, participants=[p.model_dump() for p in body.participants], actor=principal.name)
     await session.commit()
-    return await views.postmortem_detail(session, postmortem_id=postmortem.id, settings=settings)
+    return await views.postmortem_detail(session, postmortem_id=postmortem.id, settings=settings, gate=gate)
 
 
 @router.get("/postmortems", response_model=PostmortemList, responses=error_responses(400), tags=["postmortems"])
@@ -80,44 +79,44 @@ async def list_postmortems(
 
 @router.get("/postmortems/{postmortem_id}", response_model=PostmortemDetail, responses=_404, tags=["postmortems"])
 async def get_postmortem(postmortem_id: uuid.UUID, session: SessionDep, _: ReadDep,
-                         settings: SettingsDep) -> PostmortemDetail:
+                         settings: SettingsDep, gate: GateDep) -> PostmortemDetail:
     """One postmortem with findings, action items, analysis, blame issues and the gate evaluated now."""
-    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings)
+    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings, gate=gate)
 
 
 @router.patch("/postmortems/{postmortem_id}", response_model=PostmortemDetail, responses=_404_409,
               tags=["postmortems"])
 async def update_postmortem(postmortem_id: uuid.UUID, body: PostmortemUpdate, session: SessionDep,
-                            principal: WriteDep, settings: SettingsDep) -> PostmortemDetail:
+                            principal: WriteDep, settings: SettingsDep, gate: GateDep) -> PostmortemDetail:
     """Edit a postmortem; a closed one answers 409."""
     await service.update_postmortem(session, postmortem_id=postmortem_id, changes=body.model_dump(exclude_unset=True),
                                     actor=principal.name)
     await session.commit()
-    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings)
+    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings, gate=gate)
 
 
 @router.post("/postmortems/{postmortem_id}/transitions", response_model=PostmortemDetail, responses=_404_409,
              tags=["postmortems"])
 async def transition_postmortem(postmortem_id: uuid.UUID, body: Transition, session: SessionDep,
-                                principal: WriteDep, settings: SettingsDep) -> PostmortemDetail:
+                                principal: WriteDep, settings: SettingsDep, gate: GateDep) -> PostmortemDetail:
     """Move through draft → in_review → published → closed (or back to draft). 409 `invalid_transition`,
     or `gate_failed` with the violations when the Integration Gate blocks closing."""
     await service.transition_postmortem(session, postmortem_id=postmortem_id, to=body.to, actor=principal.name,
-                                        settings=settings)
+                                        settings=settings, gate=gate)
     await session.commit()
-    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings)
+    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings, gate=gate)
 
 
 @router.put("/postmortems/{postmortem_id}/analysis", response_model=PostmortemDetail, responses=_404_409,
             tags=["postmortems"])
 async def set_analysis(postmortem_id: uuid.UUID, body: AnalysisGraph, session: SessionDep, principal: WriteDep,
-                       settings: SettingsDep) -> PostmortemDetail:
+                       settings: SettingsDep, gate: GateDep) -> PostmortemDetail:
     """Replace the analysis graph; 422 naming the node or edge that breaks the framework's rules."""
     graph = body.model_dump(by_alias=True)
     await service.set_analysis(session, postmortem_id=postmortem_id, nodes=graph["nodes"], edges=graph["edges"],
                                actor=principal.name)
     await session.commit()
-    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings)
+    return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings, gate=gate)
 
 
 # --- findings ------------------------------------------------------------------------------------
@@ -177,24 +176,7 @@ async def delete_finding(finding_id: uuid.UUID, session: SessionDep, principal: 
 
 
 # --- action items --------------------------------------------------------------------------------
-
-
-@router.post("/findings/{finding_id}/action-items", status_code=201,
-             response_model=ActionItemPublic, responses=error_responses(404, 502), tags=["action items"])
-async def create_action_item(finding_id: uuid.UUID, body: ActionItemCreate, request: Request, session: SessionDep,
-                             principal: WriteDep) -> ActionItemPublic:
-    """Add an action item to a finding; it starts open. `create_ticket` queues its Jira issue;
-    `jira_key` links an existing one (422 `jira_issue_not_found`, 502 `jira_unavailable`, nothing saved)."""
-    runtime = request.app.state.runtime
-    await reads.get_finding(session, finding_id=finding_id)  # 404 before asking Jira anything
-    issue = await tickets.look_up(runtime, body.jira_key) if body.jira_key else None  # before any write
-    item = await action_items.create_action_item(
-        session, finding_id=finding_id, fields=body.model_dump(exclude={"create_ticket", "jira_key"}),
-        actor=principal.name)
-    await tickets.attach(session, item=item, create_ticket=body.create_ticket, issue=issue, runtime=runtime,
-                         actor=principal.name)
-    await session.commit()
-    return (await views.action_item_views(session, [item]))[0]
+# Creating or editing one may create or link its Jira ticket: those two are in app/tickets/routes.py.
 
 
 @router.get("/action-items", response_model=ActionItemList, responses=error_responses(400), tags=["action items"])
@@ -219,25 +201,6 @@ async def get_action_item(action_item_id: uuid.UUID, session: SessionDep, _: Rea
     return (await views.action_item_views(session, [item]))[0]
 
 
-@router.patch("/action-items/{action_item_id}", response_model=ActionItemPublic,
-              responses=error_responses(404, 409, 422, 502), tags=["action items"])
-async def update_action_item(action_item_id: uuid.UUID, body: ActionItemUpdate, request: Request, session: SessionDep,
-                             principal: WriteDep) -> ActionItemPublic:
-    """Edit an action item or move its status; completed_at and closed_at follow the status. Once the item
-    has a ticket, Jira owns its status (409 `status_owned_by_jira`). A new `jira_key` or `create_ticket`
-    replaces a missing or failed ticket."""
-    runtime = request.app.state.runtime
-    await reads.get_action_item(session, action_item_id=action_item_id)  # 404 before asking Jira anything
-    issue = await tickets.look_up(runtime, body.jira_key) if body.jira_key else None  # before any write
-    changes = body.model_dump(exclude_unset=True, exclude={"create_ticket", "jira_key"})
-    item = await action_items.update_action_item(session, action_item_id=action_item_id, changes=changes,
-                                                 actor=principal.name)
-    await tickets.attach(session, item=item, create_ticket=body.create_ticket, issue=issue, runtime=runtime,
-                         actor=principal.name)
-    await session.commit()
-    return (await views.action_item_views(session, [item]))[0]
-
-
 @router.delete("/action-items/{action_item_id}", status_code=204, response_class=Response,
                responses=_404_409, tags=["action items"])
 async def delete_action_item(action_item_id: uuid.UUID, session: SessionDep, principal: WriteDep) -> Response:
@@ -253,5 +216,5 @@ async def delete_action_item(action_item_id: uuid.UUID, session: SessionDep, pri
 @router.post("/lint/blame", response_model=LintResponse, tags=["lint"])
 async def lint(body: LintRequest, _: ReadDep, settings: SettingsDep) -> LintResponse:
     """Blame language in a text, with a reframing suggestion for each issue (LOOPGATE_BLAME_INDICATORS)."""
-    issues = lint_blame(body.text, settings.blame_indicator_set)
+    issues = lint_blame(body.text, indicators_of(settings))
     return LintResponse(issues=[BlameIssuePublic(**vars(issue)) for issue in issues])

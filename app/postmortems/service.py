@@ -13,32 +13,33 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit, clock
-from app.config import Settings
-from app.errors import Unprocessable
-from app.incidents.models import Incident
-from app.pagination import Page, paginate
-from app.postmortems import gate
+from app.core import clock
+from app.core.errors import Unprocessable
+from app.core.pagination import Page, paginate
+from app.core.settings import Settings
+from app.models import audit
+from app.models.incidents import Incident, by_reference
+from app.models.postmortems import Postmortem, PostmortemIncident, PostmortemStatus
 from app.postmortems.analysis import Edge, Node, validate_graph
 from app.postmortems.changes import apply_changes, jsonable, record_update
 from app.postmortems.errors import GateFailed, InvalidTransition, PostmortemClosed
-from app.postmortems.models import Postmortem, PostmortemIncident
+from app.postmortems.gate import IntegrationGate
 from app.postmortems.reads import get_postmortem, incident_ids_for
-
-NEXT = {"draft": "in_review", "in_review": "published", "published": "closed"}
 
 
 def allowed_transitions(status: str) -> list[str]:
     """Where a postmortem in `status` may go: the next step, and back to draft unless closed."""
-    allowed = [NEXT[status]] if status in NEXT else []
-    if status not in ("draft", "closed"):
-        allowed.append("draft")
+    lifecycle = list(PostmortemStatus)
+    current = PostmortemStatus(status)
+    allowed = [str(lifecycle[current.rank + 1])] if current.rank + 1 < len(lifecycle) else []
+    if current not in (PostmortemStatus.draft, PostmortemStatus.closed):
+        allowed.append(PostmortemStatus.draft)
     return allowed
 
 
 def ensure_open(postmortem: Postmortem) -> None:
     """Refuse a change to a closed postmortem (or to what hangs off it)."""
-    if postmortem.status == "closed":
+    if postmortem.status == PostmortemStatus.closed:
         raise PostmortemClosed(f"Postmortem {postmortem.id} is closed; it can no longer change.")
 
 
@@ -111,7 +112,7 @@ async def update_postmortem(session: AsyncSession, *, postmortem_id: uuid.UUID, 
 
 
 async def transition_postmortem(session: AsyncSession, *, postmortem_id: uuid.UUID, to: str, actor: str,
-                                settings: Settings) -> Postmortem:
+                                settings: Settings, gate: IntegrationGate) -> Postmortem:
     """Move the postmortem one step; closing is refused (409 gate_failed) unless the gate passes."""
     postmortem = await get_postmortem(session, postmortem_id=postmortem_id, lock=True)
     allowed = allowed_transitions(postmortem.status)
@@ -122,15 +123,14 @@ async def transition_postmortem(session: AsyncSession, *, postmortem_id: uuid.UU
         )
     diff: dict[str, Any] = {"from": postmortem.status, "to": to}
     if to == "closed":
-        result = await gate.evaluate(session, postmortem=postmortem, settings=settings)
-        if not result.passed:
+        verdict = await gate(session, postmortem=postmortem, settings=settings)
+        if not verdict.passed:
             raise GateFailed(
                 f"Postmortem {postmortem.id} cannot close: the Integration Gate found "
-                f"{len(result.violations)} violation(s).",
-                violations=[v.to_dict() for v in result.violations],
-                warnings=[w.to_dict() for w in result.warnings],
+                f"{len(verdict.violations)} violation(s).",
+                violations=verdict.violations, warnings=verdict.warnings,
             )
-        diff["gate_warnings"] = [w.code for w in result.warnings]
+        diff["gate_warnings"] = [w["code"] for w in verdict.warnings]
     now = clock.now()
     postmortem.status = to
     if to == "published":
@@ -178,11 +178,7 @@ async def list_postmortems(session: AsyncSession, *, status: str | None = None, 
     if status:
         query = query.where(Postmortem.status == status)
     if incident:
-        try:
-            matches = Incident.id == uuid.UUID(incident)
-        except ValueError:
-            matches = Incident.external_id == incident
         covering = (sa.select(PostmortemIncident.postmortem_id)
-                    .join(Incident, Incident.id == PostmortemIncident.incident_id).where(matches))
+                    .join(Incident, Incident.id == PostmortemIncident.incident_id).where(by_reference(incident)))
         query = query.where(Postmortem.id.in_(covering))
     return await paginate(session, query, order=(Postmortem.created_at, Postmortem.id), limit=limit, cursor=cursor)

@@ -11,18 +11,23 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
-from app.pagination import Page
-from app.postmortems import gate
-from app.postmortems.action_items import is_overdue, today
+from app.core.pagination import Page
+from app.core.settings import Settings
+from app.models.postmortems import ActionItem, Finding, Postmortem, is_overdue
+from app.models.tickets import Ticket
+from app.postmortems.action_items import today
 from app.postmortems.advice import advise
-from app.postmortems.models import ActionItem, Finding, Postmortem
+from app.postmortems.blame import indicators_of
+from app.postmortems.gate import IntegrationGate
+from app.postmortems.lint import blame_issues
 from app.postmortems.reads import (
     action_items_for,
     get_postmortem,
     incident_ids_for,
+    load_record,
     postmortem_ids_for,
     tags_for,
+    tickets_for,
 )
 from app.postmortems.schemas import (
     ActionItemList,
@@ -36,8 +41,6 @@ from app.postmortems.schemas import (
     PostmortemPublic,
     TicketPublic,
 )
-from app.tickets.models import Ticket
-from app.tickets.reads import tickets_for
 
 
 def _columns(row: Any) -> dict[str, Any]:
@@ -104,13 +107,13 @@ async def postmortem_list(session: AsyncSession, page: Page[Postmortem]) -> Post
     )
 
 
-async def postmortem_detail(session: AsyncSession, *, postmortem_id: uuid.UUID,
-                            settings: Settings) -> PostmortemDetail:
+async def postmortem_detail(session: AsyncSession, *, postmortem_id: uuid.UUID, settings: Settings,
+                            gate: IntegrationGate) -> PostmortemDetail:
     """The postmortem with findings, action items, analysis, blame issues and the gate evaluated now."""
     postmortem = await get_postmortem(session, postmortem_id=postmortem_id)
-    record = await gate.load_record(session, postmortem=postmortem)
-    result = await gate.evaluate(session, postmortem=postmortem, settings=settings)
-    issues = gate.blame_issues(record, indicators=settings.blame_indicator_set)
+    record = await load_record(session, postmortem=postmortem)
+    verdict = await gate(session, postmortem=postmortem, settings=settings)
+    issues = blame_issues(postmortem, record.findings, indicators=indicators_of(settings))
     on = today()
     return PostmortemDetail(
         **_columns(postmortem),
@@ -120,5 +123,5 @@ async def postmortem_detail(session: AsyncSession, *, postmortem_id: uuid.UUID,
         blame_issues=[LocatedBlameIssue(field=i.field, finding_id=i.finding_id, sentence=i.issue.sentence,
                                         indicator=i.issue.indicator, suggestion=i.issue.suggestion,
                                         start=i.issue.start, end=i.issue.end) for i in issues],
-        gate=result.to_dict(),
+        gate=verdict.to_dict(),
     )

@@ -1,19 +1,32 @@
 """Tickets: ask for an action item's Jira issue, link an existing one, apply Jira's webhooks."""
 
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit, clock
-from app.errors import AppError
-from app.inbound.models import InboundEvent
-from app.integrations.jira.client import JiraGateway, JiraNotFound, JiraRejected, JiraUnavailable
-from app.integrations.jira.schemas import IssueState, issue_state
-from app.postmortems.models import ActionItem
-from app.queue import enqueue_after_commit
-from app.tickets.models import Ticket
-from app.tickets.status import apply_issue_state, mark_missing, set_item_status, status_for, ticket_for_issue
+from app.core import clock
+from app.core.db import lock_for_update
+from app.core.errors import AppError
+from app.core.queue import enqueue_after_commit
+from app.core.settings import Settings
+from app.core.vendors import IssueState, JiraClient
+from app.integrations.jira.client import JiraNotFound, JiraRejected, JiraUnavailable
+from app.integrations.jira.schemas import issue_state
+from app.models import audit
+from app.models.inbound import InboundEvent
+from app.models.postmortems import ActionItem
+from app.models.tickets import IN_FLIGHT, JIRA_OWNED, Ticket, TicketState
+from app.postmortems import action_items
+from app.postmortems.reads import get_action_item, get_finding
+from app.tickets.status import (
+    apply_issue_state,
+    mark_missing,
+    set_item_status,
+    status_for,
+    ticket_for_issue,
+)
 
 
 class JiraIssueNotFound(AppError):
@@ -28,19 +41,17 @@ class TicketExists(AppError):
     status_code, error = 409, "ticket_exists"
 
 
-async def ticket_of(session: AsyncSession, *, action_item_id: Any, lock: bool = False) -> Ticket | None:
+async def ticket_of(session: AsyncSession, *, action_item_id: uuid.UUID, lock: bool = False) -> Ticket | None:
     query = sa.select(Ticket).where(Ticket.action_item_id == action_item_id)
-    if lock and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return await session.scalar(query)
+    return await session.scalar(lock_for_update(session, query) if lock else query)
 
 
-async def look_up(runtime: Any, jira_key: str) -> IssueState:
+async def look_up(jira: JiraClient | None, jira_key: str) -> IssueState:
     """The existing issue a client wants to link, read before any write: no lock is held during the call."""
-    if runtime.jira is None:
+    if jira is None:
         raise JiraUnavailableError("Jira is not configured (LOOPGATE_JIRA_URL, LOOPGATE_JIRA_API_TOKEN).")
     try:
-        return await runtime.jira.get_issue(jira_key)
+        return await jira.get_issue(jira_key)
     except JiraNotFound:
         raise JiraIssueNotFound(f"Jira has no issue {jira_key} (or this account cannot see it).",
                                 details={"jira_key": jira_key}) from None
@@ -48,12 +59,37 @@ async def look_up(runtime: Any, jira_key: str) -> IssueState:
         raise JiraUnavailableError(f"Could not check {jira_key} in Jira: {exc}") from None
 
 
+async def create_action_item(session: AsyncSession, *, finding_id: uuid.UUID, fields: dict[str, Any],
+                             create_ticket: bool, jira_key: str | None, jira: JiraClient | None, settings: Settings,
+                             actor: str) -> ActionItem:
+    """Add an action item with the ticket it asks for; an issue to link is read from Jira before any write."""
+    await get_finding(session, finding_id=finding_id)  # 404 before asking Jira anything
+    issue = await look_up(jira, jira_key) if jira_key else None
+    item = await action_items.create_action_item(session, finding_id=finding_id, fields=fields, actor=actor)
+    await attach(session, item=item, create_ticket=create_ticket, issue=issue, jira=jira, settings=settings,
+                 actor=actor)
+    return item
+
+
+async def update_action_item(session: AsyncSession, *, action_item_id: uuid.UUID, changes: dict[str, Any],
+                             create_ticket: bool, jira_key: str | None, jira: JiraClient | None, settings: Settings,
+                             actor: str) -> ActionItem:
+    """Edit an action item; a new `jira_key` (read from Jira before any write) or `create_ticket` replaces a
+    missing or failed ticket."""
+    await get_action_item(session, action_item_id=action_item_id)  # 404 before asking Jira anything
+    issue = await look_up(jira, jira_key) if jira_key else None
+    item = await action_items.update_action_item(session, action_item_id=action_item_id, changes=changes, actor=actor)
+    await attach(session, item=item, create_ticket=create_ticket, issue=issue, jira=jira, settings=settings,
+                 actor=actor)
+    return item
+
+
 async def attach(session: AsyncSession, *, item: ActionItem, create_ticket: bool, issue: IssueState | None,
-                 runtime: Any, actor: str) -> Ticket | None:
-    """Give an item the ticket it asks for: link an issue already looked up, or queue a new one."""
-    if issue is not None:
-        return await link_ticket(session, item=item, issue=issue, jira=runtime.jira,
-                                 wont_do_resolutions=runtime.settings.jira_wont_do_resolutions, actor=actor)
+                 jira: JiraClient | None, settings: Settings, actor: str) -> Ticket | None:
+    """Give an item the ticket it asks for: link an issue already looked up (so `jira` is set), or queue a new one."""
+    if issue is not None and jira is not None:
+        return await link_ticket(session, item=item, issue=issue, jira=jira,
+                                 wont_do_resolutions=settings.jira_wont_do_resolutions, actor=actor)
     if create_ticket:
         return await request_ticket(session, item=item, actor=actor)
     return None
@@ -63,15 +99,15 @@ async def request_ticket(session: AsyncSession, *, item: ActionItem, actor: str)
     """Queue the creation of the item's Jira issue (again, when the old one is missing or failed)."""
     ticket = await ticket_of(session, action_item_id=item.id, lock=True)
     if ticket is None:
-        ticket = Ticket(action_item_id=item.id, state="pending", attempts=0, duplicate_keys=[],
+        ticket = Ticket(action_item_id=item.id, state=TicketState.pending, attempts=0, duplicate_keys=[],
                         remote_link_added=False)
         session.add(ticket)
-    elif ticket.state in ("created", "linked", "pending", "creating"):
+    elif ticket.state in JIRA_OWNED | IN_FLIGHT:
         return ticket  # already has one, or is getting one
     else:
         # Missing or failed: start over, searching by label first (attempts > 0) with a fresh budget.
         ticket.attempts = 1
-        ticket.state, ticket.jira_key, ticket.jira_id, ticket.url = "pending", None, None, None
+        ticket.state, ticket.jira_key, ticket.jira_id, ticket.url = TicketState.pending, None, None, None
         ticket.status_category = ticket.resolution = ticket.jira_updated_at = ticket.last_error = None
         ticket.remote_link_added, ticket.next_attempt_at, ticket.updated_at = False, None, clock.now()
     await session.flush()
@@ -80,7 +116,7 @@ async def request_ticket(session: AsyncSession, *, item: ActionItem, actor: str)
     return ticket
 
 
-async def link_ticket(session: AsyncSession, *, item: ActionItem, issue: IssueState, jira: JiraGateway,
+async def link_ticket(session: AsyncSession, *, item: ActionItem, issue: IssueState, jira: JiraClient,
                       wont_do_resolutions: list[str], actor: str) -> Ticket:
     """Link an existing Jira issue (see `look_up`); its status becomes the item's status.
 
@@ -88,14 +124,14 @@ async def link_ticket(session: AsyncSession, *, item: ActionItem, issue: IssueSt
     """
     state = issue
     ticket = await ticket_of(session, action_item_id=item.id, lock=True)
-    if ticket is not None and ticket.state in ("pending", "creating", "created"):
+    if ticket is not None and ticket.state in IN_FLIGHT | {TicketState.created}:
         raise TicketExists(f"Action item {item.id} already has a Jira ticket ({ticket.state}"
                            f"{', ' + ticket.jira_key if ticket.jira_key else ''}); only a missing, failed or "
                            "linked ticket can be relinked.", details={"state": ticket.state})
     if ticket is None:
         ticket = Ticket(action_item_id=item.id, attempts=0, duplicate_keys=[])
         session.add(ticket)
-    ticket.state, ticket.jira_key, ticket.jira_id, ticket.url = "linked", state.key, state.issue_id, \
+    ticket.state, ticket.jira_key, ticket.jira_id, ticket.url = TicketState.linked, state.key, state.issue_id, \
         jira.browse_url(state.key)
     ticket.status_category, ticket.resolution, ticket.jira_updated_at = state.status_category, state.resolution, \
         state.updated
@@ -111,7 +147,7 @@ async def link_ticket(session: AsyncSession, *, item: ActionItem, issue: IssueSt
     return ticket
 
 
-async def apply_jira_event(session: AsyncSession, inbound: InboundEvent, runtime: Any) -> None:
+async def apply_jira_event(session: AsyncSession, inbound: InboundEvent, settings: Settings) -> None:
     """A Jira webhook: deleted → `missing`; otherwise the issue's status drives the action item.
 
     Issues Loopgate neither created nor linked are ignored.
@@ -126,4 +162,4 @@ async def apply_jira_event(session: AsyncSession, inbound: InboundEvent, runtime
         await mark_missing(session, ticket=ticket, actor="jira")
         return
     await apply_issue_state(session, ticket=ticket, state=state, seen_at=inbound.occurred_at,
-                            wont_do_resolutions=runtime.settings.jira_wont_do_resolutions, actor="jira")
+                            wont_do_resolutions=settings.jira_wont_do_resolutions, actor="jira")

@@ -6,22 +6,25 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit, clock
-from app.db import lock_for_update
-from app.integrations.jira.schemas import IssueState
+from app.core import clock
+from app.core.db import lock_for_update
+from app.core.vendors import IssueState
+from app.models import audit
+from app.models.postmortems import ActionItem, ActionItemStatus
+from app.models.tickets import Ticket, TicketState
 from app.postmortems.action_items import status_changes
 from app.postmortems.changes import apply_changes
-from app.postmortems.models import ActionItem
-from app.tickets.models import Ticket
 
-CATEGORY_STATUS = {"new": "open", "indeterminate": "in_progress", "done": "completed"}
+CATEGORY_STATUS = {"new": ActionItemStatus.open, "indeterminate": ActionItemStatus.in_progress,
+                   "done": ActionItemStatus.completed}
 
 
 def status_for(category: str | None, resolution: str | None, wont_do_resolutions: list[str]) -> str | None:
     """new → open, indeterminate → in_progress, done → completed (or wont_do for a won't-do resolution)."""
     status = CATEGORY_STATUS.get(category or "")
-    if status == "completed" and resolution and resolution.lower() in {r.lower() for r in wont_do_resolutions}:
-        return "wont_do"
+    if status == ActionItemStatus.completed and resolution and \
+            resolution.lower() in {r.lower() for r in wont_do_resolutions}:
+        return ActionItemStatus.wont_do
     return status
 
 
@@ -44,7 +47,7 @@ async def apply_issue_state(session: AsyncSession, *, ticket: Ticket, state: Iss
         return False
     # A deleted issue stays missing: an update delivered after the deletion is older than it.
     # Relinking (a new jira_key, or create_ticket) is how a person fixes a missing ticket.
-    if state.status_category is None or ticket.state == "missing":
+    if state.status_category is None or ticket.state == TicketState.missing:
         return False
     ticket.status_category, ticket.resolution = state.status_category, state.resolution
     ticket.jira_updated_at = moment or ticket.jira_updated_at
@@ -67,8 +70,8 @@ async def set_item_status(session: AsyncSession, *, action_item_id: uuid.UUID, s
 
 
 async def mark_missing(session: AsyncSession, *, ticket: Ticket, actor: str) -> None:
-    if ticket.state != "missing":
-        ticket.state = "missing"
+    if ticket.state != TicketState.missing:
+        ticket.state = TicketState.missing
         ticket.updated_at = clock.now()
         audit.record(session, actor=actor, action="ticket.missing", entity="action_item",
                      entity_id=ticket.action_item_id, diff={"jira_key": ticket.jira_key})

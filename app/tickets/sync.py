@@ -10,17 +10,19 @@ oldest wins and the others are recorded on the ticket.
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit, clock
-from app.config import Settings
-from app.integrations.jira.client import IssueRef, JiraGateway, JiraRejected, JiraUnavailable
-from app.postmortems.models import ActionItem, Finding, Postmortem
-from app.tickets.models import Ticket
+from app.core import clock
+from app.core.settings import Settings
+from app.core.vendors import IssueRef, JiraClient
+from app.integrations.jira.client import JiraRejected
+from app.models import audit
+from app.models.postmortems import ActionItem, Finding, Postmortem
+from app.models.tickets import IN_FLIGHT, JIRA_OWNED, Ticket, TicketState
 
 LABEL = "loopgate"
 LEASE = timedelta(minutes=2)
@@ -76,10 +78,10 @@ async def claim(session: AsyncSession, *, ticket_id: uuid.UUID, settings: Settin
     PostgreSQL and on SQLite alike.
     """
     now = clock.now()
-    unlinked = sa.and_(Ticket.state.in_(("created", "linked")), Ticket.remote_link_added.is_(False))
+    unlinked = sa.and_(Ticket.state.in_(JIRA_OWNED), Ticket.remote_link_added.is_(False))
     taken = await session.execute(
         sa.update(Ticket)
-        .where(Ticket.id == ticket_id, sa.or_(Ticket.state.in_(("pending", "creating")), unlinked),
+        .where(Ticket.id == ticket_id, sa.or_(Ticket.state.in_(IN_FLIGHT), unlinked),
                sa.or_(Ticket.lease_until.is_(None), Ticket.lease_until <= now))
         .values(lease_until=now + LEASE)
     )
@@ -89,17 +91,17 @@ async def claim(session: AsyncSession, *, ticket_id: uuid.UUID, settings: Settin
     item = await session.get(ActionItem, ticket.action_item_id)
     finding = await session.get(Finding, item.finding_id)
     postmortem = await session.get(Postmortem, finding.postmortem_id)
-    if ticket.state in ("created", "linked"):
+    if ticket.state in JIRA_OWNED:
         return Claim(ticket.id, item.id, postmortem.id, item.title, None, ticket.jira_key, False)
     search_first = ticket.attempts > 0
-    ticket.state = "creating"
+    ticket.state = TicketState.creating
     ticket.attempts += 1
     ticket.updated_at = now
     return Claim(ticket.id, item.id, postmortem.id, item.title,
                  issue_fields(settings, item=item, finding=finding, postmortem=postmortem), None, search_first)
 
 
-async def find_or_create(jira: JiraGateway, claim: Claim, *, search_delay: float) -> tuple[IssueRef, list[str]]:
+async def find_or_create(jira: JiraClient, claim: Claim, *, search_delay: float) -> tuple[IssueRef, list[str]]:
     """The item's issue: found by label when an earlier attempt may have created it, else created now."""
     if claim.search_first:
         label = item_label(claim.action_item_id)
@@ -114,11 +116,11 @@ async def find_or_create(jira: JiraGateway, claim: Claim, *, search_delay: float
 
 async def record_created(session: AsyncSession, *, claim: Claim, issue: IssueRef, duplicates: list[str]) -> None:
     ticket = await session.get(Ticket, claim.ticket_id)
-    if ticket.state != "creating":
+    if ticket.state != TicketState.creating:
         # Relinked by a person while this attempt ran: their link stands; report the extra issue.
         ticket.last_error = f"Jira issue {issue.key} was created for this item but it was relinked meanwhile"
         return
-    ticket.state, ticket.jira_key, ticket.jira_id, ticket.url = "created", issue.key, issue.issue_id, issue.url
+    ticket.state, ticket.jira_key, ticket.jira_id, ticket.url = TicketState.created, issue.key, issue.issue_id, issue.url
     ticket.status_category = ticket.status_category or "new"
     ticket.duplicate_keys = duplicates
     ticket.last_error = (f"duplicate Jira issues for this action item: {', '.join(duplicates)} "
@@ -141,7 +143,7 @@ async def record_failure(session: AsyncSession, *, claim: Claim, error: Exceptio
         return
     give_up = isinstance(error, JiraRejected) or ticket.attempts >= settings.jira_max_attempts
     if give_up:
-        ticket.state = "failed"
+        ticket.state = TicketState.failed
         audit.record(session, actor="jira", action="ticket.failed", entity="action_item",
                      entity_id=claim.action_item_id, diff={"error": ticket.last_error})
         return
@@ -156,3 +158,13 @@ async def record_linked_back(session: AsyncSession, *, ticket_id: uuid.UUID) -> 
     if not ticket.duplicate_keys:  # the duplicates note stays; a retried link's error does not
         ticket.last_error = None
 
+
+
+async def unfinished(session: AsyncSession, *, now: datetime, limit: int = 1000) -> list[uuid.UUID]:
+    """Tickets a lost job left: still to create (due for a retry, lease expired), or lacking the link back."""
+    due = sa.or_(Ticket.next_attempt_at.is_(None), Ticket.next_attempt_at <= now)
+    free = sa.or_(Ticket.lease_until.is_(None), Ticket.lease_until <= now)
+    unlinked = sa.and_(Ticket.state.in_(JIRA_OWNED), Ticket.remote_link_added.is_(False))
+    return list(await session.scalars(
+        sa.select(Ticket.id).where(sa.or_(Ticket.state.in_(IN_FLIGHT), unlinked), due, free)
+        .order_by(Ticket.created_at).limit(limit)))

@@ -2,10 +2,10 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from app.auth import AdminDep
-from app.db import SessionDep
-from app.errors import error_responses
+from app.core.errors import error_responses
+from app.core.runtime import SessionDep
 from app.tokens import service
+from app.tokens.auth import AdminDep
 from app.tokens.schemas import TokenCreate, TokenCreated, TokenPublic
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=error_responses(401, 403, 422))

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from app.auth import Scope
+from app.models.tokens import Scope
 
 
 class TokenCreate(BaseModel):

@@ -8,9 +8,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit, clock
-from app.errors import NotFound
-from app.tokens.models import ApiToken
+from app.core import clock
+from app.core.errors import NotFound
+from app.models import audit
+from app.models.tokens import ApiToken
 
 TOKEN_PREFIX = "lg_"
 # Writing last_used_at on every request would turn each read into a write.
@@ -44,12 +45,11 @@ async def revoke_token(session: AsyncSession, *, token_id: uuid.UUID, actor: str
 
 
 async def authenticate(session: AsyncSession, *, secret: str) -> ApiToken | None:
-    """The live token for a secret, touching `last_used_at`; None when unknown or revoked."""
+    """The live token for a secret, touching `last_used_at` (the caller commits); None when unknown or revoked."""
     token = await session.scalar(sa.select(ApiToken).where(ApiToken.secret_sha256 == hash_secret(secret)))
     if token is None or token.revoked_at is not None:
         return None
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
-        await session.commit()
     return token

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.gates import (
+from app.gates.rules import (
     CODE_ORDER,
     ActionItemFacts,
     FindingFacts,
@@ -380,7 +380,7 @@ def test_facts_and_results_are_immutable():
 
 # --- purity -------------------------------------------------------------------------------
 
-GATES_DIR = Path(__file__).resolve().parents[2] / "app" / "gates"
+GATES_DIR = Path(__file__).resolve().parents[2] / "app" / "gates" / "rules"
 
 
 @pytest.mark.parametrize("module", sorted(GATES_DIR.glob("*.py")), ids=lambda p: p.name)

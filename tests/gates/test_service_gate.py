@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from app.gates import GateResult, RequiredPostmortemFacts, ServiceActionItemFacts, evaluate_service
+from app.gates.rules import GateResult, RequiredPostmortemFacts, ServiceActionItemFacts, evaluate_service
 
 NOW = datetime(2024, 6, 15, 12, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.incidents.fold import EventRecord, fingerprint, fold, normalise, parse_time
 from tests.pagerduty import fixture_bytes, incident_event, note_event
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app import clock
-from app.inbound.jobs import handle_inbound
-from app.inbound.models import InboundEvent
+from app.core import clock
+from app.runtime import handle_inbound
+from app.models.inbound import InboundEvent
 from app.incidents.fold import parse_time
 from tests.pagerduty import incident_event, note_event
 

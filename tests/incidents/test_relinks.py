@@ -1,6 +1,6 @@
 """Repeat relinking survives a lost job: the request is a row, the sweeper resubmits it, the job clears it."""
 
-from app.jobs import sweep_all
+from app.runtime import sweep_all
 from tests.conftest import count_rows
 from tests.incidents.test_routes import day, deliver, get, history
 

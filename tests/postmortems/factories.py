@@ -4,7 +4,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from app.packets.models import EventPacket
+from app.models.packets import EventPacket
 from tests.conftest import ADMIN
 from tests.pagerduty import incident_event, post_delivery
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from app.config import Settings, SettingsError, load_settings
-from app.postmortems.blame import DEFAULT_INDICATORS
+from app.core.settings import Settings, SettingsError, load_settings
+from app.postmortems.blame import DEFAULT_INDICATORS, indicators_of
 from tests.conftest import ADMIN
 from tests.postmortems.factories import add_finding, add_packet, make_incident, make_postmortem, move
 
@@ -20,7 +20,7 @@ def test_defaults_warn_with_the_built_in_indicators(monkeypatch):
     monkeypatch.delenv("LOOPGATE_BLAME_BLOCKING", raising=False)
     defaults = Settings()
     assert defaults.blame_indicators == "" and defaults.blame_blocking is False
-    assert defaults.blame_indicator_set == DEFAULT_INDICATORS
+    assert indicators_of(defaults) == DEFAULT_INDICATORS
 
 
 def test_an_invalid_indicator_list_is_a_start_up_error(monkeypatch):

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from app.integrations.jira.signature import sign
 from app.main import create_app
-from app.tickets.models import Ticket
+from app.models.tickets import Ticket
 from tests.postmortems.factories import add_action_item, add_finding, make_incident, make_postmortem
 from tests.standins.jira import JiraStandIn
 

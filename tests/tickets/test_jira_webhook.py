@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.inbound.jobs import handle_inbound
+from app.runtime import handle_inbound
 from app.integrations.jira.signature import sign, verify_signature
-from app.tickets.models import Ticket
+from app.models.tickets import Ticket
 from tests.conftest import ADMIN, count_rows
 from tests.postmortems.factories import audit_entries
 from tests.tickets.jira_env import (  # noqa: F401 (fixtures)

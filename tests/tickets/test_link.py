@@ -11,7 +11,7 @@ import pytest
 
 from app.main import create_app
 from app.tickets.jobs import sweep_tickets, sync_ticket
-from app.tickets.models import Ticket
+from app.models.tickets import Ticket
 from app.tickets.sync import item_label
 from tests.conftest import ADMIN, count_rows
 from tests.postmortems.factories import ACTION_ITEM, audit_entries

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app import clock as app_clock
+from app.core import clock as app_clock
 from app.integrations.jira.client import JiraUnavailable
 from app.main import create_app
-from app.tickets.jobs import RECONCILE_MARK, reconcile_jira
-from app.tickets.models import JobMark, Ticket
+from app.tickets.jobs import reconcile_jira
+from app.tickets.reconcile import RECONCILE_MARK
+from app.models.tickets import JobMark, Ticket
 from tests.conftest import ADMIN
 from tests.postmortems.factories import add_action_item, audit_entries
 from tests.tickets.jira_env import (  # noqa: F401 (fixtures)

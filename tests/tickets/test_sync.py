@@ -4,7 +4,7 @@ import asyncio
 
 
 from app.tickets.jobs import sweep_tickets, sync_ticket
-from app.tickets.models import Ticket
+from app.models.tickets import Ticket
 from app.tickets.sync import item_label
 from tests.conftest import ADMIN
 from tests.tickets.jira_env import (  # noqa: F401 (fixtures)

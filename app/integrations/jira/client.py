@@ -6,14 +6,14 @@ Retries belong to the `sync_ticket` job, which searches by label before creating
 
 import asyncio
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from requests import RequestException
 from jira import JIRA, JIRAError
+from requests import RequestException
 
-from app.integrations.jira.schemas import IssueState, issue_state
+from app.core.vendors import IssueRef, IssueState
+from app.integrations.jira.schemas import issue_state
 
 ISSUE_FIELDS = "status,resolution,updated,labels,created"
 
@@ -32,13 +32,6 @@ class JiraNotFound(Exception):
 
 class JiraRejected(Exception):
     """Jira refused the request itself (4xx); sending it again will not help."""
-
-
-@dataclass(frozen=True)
-class IssueRef:
-    issue_id: str
-    key: str
-    url: str
 
 
 def _retry_after(error: JIRAError) -> float | None:

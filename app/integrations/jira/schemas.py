@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app.core.vendors import IssueState
+
 
 class DeliveryError(ValueError):
     """The body is not JSON or not a JSON object."""
@@ -38,17 +40,6 @@ def parse_delivery(body: bytes, identifier: str | None) -> JiraDelivery:
         occurred_at=occurred_at,
         payload=payload,
     )
-
-
-@dataclass(frozen=True)
-class IssueState:
-    """The part of a Jira issue that drives an action item."""
-
-    issue_id: str
-    key: str
-    status_category: str | None  # new / indeterminate / done
-    resolution: str | None
-    updated: datetime | None
 
 
 def parse_jira_time(value: object) -> datetime | None:

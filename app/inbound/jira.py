@@ -2,10 +2,10 @@
 
 from starlette.datastructures import Headers
 
-from app.config import Settings
-from app.errors import BadRequest, Unauthorized
+from app.core.errors import BadRequest, Unauthorized
+from app.core.inbox import Delivery
+from app.core.settings import Settings
 from app.inbound.receive import Webhook, clean_text, storable_json
-from app.inbound.writer import Delivery
 from app.integrations.jira.schemas import DeliveryError, parse_delivery
 from app.integrations.jira.signature import verify_signature
 

@@ -5,7 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, PayloadJSON, created_at, uuid_pk
+from app.core.db import Base, PayloadJSON, created_at, uuid_pk
 
 
 class InboundEvent(Base):

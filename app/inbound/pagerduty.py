@@ -2,10 +2,10 @@
 
 from starlette.datastructures import Headers
 
-from app.config import Settings
-from app.errors import BadRequest, Unauthorized
+from app.core.errors import BadRequest, Unauthorized
+from app.core.inbox import Delivery
+from app.core.settings import Settings
 from app.inbound.receive import Webhook, storable_json
-from app.inbound.writer import Delivery
 from app.integrations.pagerduty.schemas import EnvelopeError, parse_envelope
 from app.integrations.pagerduty.signature import verify_signature
 

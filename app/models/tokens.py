@@ -1,10 +1,18 @@
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import Base, JSONType, created_at, uuid_pk
+
+
+class Scope(StrEnum):
+    read = "read"
+    write = "write"
+    gates_read = "gates:read"
+    admin = "admin"
 
 
 class ApiToken(Base):

@@ -1,12 +1,12 @@
 """Settings: every knob of DESIGN §6, read from `LOOPGATE_*` environment variables."""
 
+import re
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-from app.postmortems.blame import Indicator, parse_indicators
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -25,6 +25,41 @@ def _parse_mapping(pairs: list[str], field: str) -> dict[str, str]:
             raise ValueError(f"{field}: expected KEY=VALUE pairs separated by commas, got {pair!r}")
         mapping[key.strip()] = value.strip()
     return mapping
+
+
+@dataclass(frozen=True)
+class BlameIndicatorEntry:
+    """One entry of LOOPGATE_BLAME_INDICATORS: a phrase, its suggestion (None: the generic one), and
+    whether '~' marked it ambiguous. The lint (app/postmortems/blame.py) turns entries into indicators."""
+
+    phrase: str
+    suggestion: str | None
+    marked_ambiguous: bool
+
+
+def parse_blame_indicators(spec: str) -> tuple[BlameIndicatorEntry, ...]:
+    """Read 'phrase=suggestion;~phrase2'; blank (no entries) means the lint's defaults."""
+    if not spec or not spec.strip():
+        return ()
+    entries: dict[str, BlameIndicatorEntry] = {}
+    for number, entry in enumerate(spec.split(";"), start=1):
+        if not entry.strip():
+            continue  # tolerate a trailing or doubled ';'
+        raw_phrase, has_suggestion, suggestion = entry.partition("=")
+        phrase = " ".join(raw_phrase.split())
+        key = phrase.lstrip("~").strip().lower()
+        where = f"LOOPGATE_BLAME_INDICATORS entry {number} ({entry.strip()!r})"
+        if not re.search(r"\w", key):
+            raise ValueError(f"{where} has an empty phrase; expected 'phrase=suggestion' or 'phrase'")
+        if has_suggestion and not suggestion.strip():
+            raise ValueError(f"{where} has an empty suggestion; drop the '=' to use the generic one")
+        if key in entries:
+            raise ValueError(f"{where} repeats the phrase {key!r}")
+        entries[key] = BlameIndicatorEntry(phrase.lstrip("~").strip(), suggestion.strip() or None,
+                                           phrase.startswith("~"))
+    if not entries:
+        raise ValueError("LOOPGATE_BLAME_INDICATORS lists no phrase; leave it empty for the defaults")
+    return tuple(entries.values())
 
 
 class Settings(BaseSettings):
@@ -107,19 +142,19 @@ class Settings(BaseSettings):
 
     @field_validator("priority_severity_map", "urgency_severity_map", "jira_priority_map")
     @classmethod
-    def _valid_mapping(cls, value: list[str], info) -> list[str]:
-        _parse_mapping(value, info.field_name)
+    def _valid_mapping(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        _parse_mapping(value, info.field_name or "")
         return value
 
     @field_validator("blame_indicators")
     @classmethod
     def _valid_blame_indicators(cls, value: str) -> str:
-        parse_indicators(value)
+        parse_blame_indicators(value)
         return value
 
     @cached_property
-    def blame_indicator_set(self) -> tuple[Indicator, ...]:
-        return parse_indicators(self.blame_indicators)
+    def blame_indicator_entries(self) -> tuple[BlameIndicatorEntry, ...]:
+        return parse_blame_indicators(self.blame_indicators)
 
     @cached_property
     def jira_priority(self) -> dict[str, str]:

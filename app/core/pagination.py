@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import BadRequest
+from app.core.errors import BadRequest
 
 T = TypeVar("T")
 MAX_LIMIT = 500

@@ -1,23 +1,17 @@
 """Who is calling: bearer tokens, scopes, and the bootstrap admin token."""
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.db import SessionDep
-from app.errors import Forbidden, Unauthorized
+from app.core.errors import Forbidden, Unauthorized
+from app.core.runtime import SessionDep, SettingsDep
+from app.models.tokens import Scope
 from app.tokens.service import authenticate
-
-
-class Scope(StrEnum):
-    read = "read"
-    write = "write"
-    gates_read = "gates:read"
-    admin = "admin"
 
 
 @dataclass(frozen=True)
@@ -33,23 +27,25 @@ _bearer = HTTPBearer(auto_error=False, description="An API token, or LOOPGATE_AD
 
 
 async def current_principal(
-    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("Missing bearer token.")
     secret = credentials.credentials
-    admin_token = request.app.state.runtime.settings.admin_token
+    admin_token = settings.admin_token
     if admin_token is not None and hmac.compare_digest(secret.encode(), admin_token.get_secret_value().encode()):
         return Principal(name="admin-token", scopes=frozenset({Scope.admin}))
     token = await authenticate(session, secret=secret)
     if token is None:
         raise Unauthorized("Invalid or revoked token.")
+    if session.dirty:  # `last_used_at` was touched: it stands whatever the route then does
+        await session.commit()
     return Principal(name=f"token:{token.name}", scopes=frozenset(token.scopes))
 
 
-def require(scope: Scope):
+def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits principals holding `scope` (admin holds all)."""
 
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

@@ -1,11 +1,23 @@
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import Base, JSONType, created_at, uuid_pk
+
+
+class PacketStatus(StrEnum):
+    pending = "pending"
+    assembling = "assembling"
+    complete = "complete"
+    partial = "partial"  # assembled with gaps
+    failed = "failed"
+
+
+FINISHED = frozenset({PacketStatus.complete, PacketStatus.partial, PacketStatus.failed})
 
 
 class EventPacket(Base):

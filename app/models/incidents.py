@@ -5,7 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import Base, JSONType, created_at, uuid_pk
 
 
 class Incident(Base):
@@ -84,3 +84,16 @@ class RepeatRelink(Base):
     around: Mapped[datetime] = mapped_column(primary_key=True)
     token: Mapped[uuid.UUID] = mapped_column(sa.Uuid())
     requested_at: Mapped[datetime]
+
+
+def of_service(service: str) -> sa.ColumnElement[bool]:
+    """Incidents of a service named by its PagerDuty id or its name."""
+    return sa.or_(Incident.service_id == service, Incident.service_name == service)
+
+
+def by_reference(ref: str) -> sa.ColumnElement[bool]:
+    """The incident named by its Loopgate id (a UUID) or its PagerDuty id."""
+    try:
+        return Incident.id == uuid.UUID(ref)
+    except ValueError:
+        return Incident.external_id == ref

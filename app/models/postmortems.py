@@ -10,12 +10,46 @@ working on the row.
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import Base, JSONType, created_at, uuid_pk
+
+
+class PostmortemStatus(StrEnum):
+    """The lifecycle, in its order: draft → in_review → published → closed."""
+
+    draft = "draft"
+    in_review = "in_review"
+    published = "published"
+    closed = "closed"
+
+    @property
+    def rank(self) -> int:
+        """How far along the lifecycle: draft 0 … closed 3."""
+        return list(PostmortemStatus).index(self)
+
+
+class ActionItemStatus(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    blocked = "blocked"
+    completed = "completed"
+    wont_do = "wont_do"
+
+
+# Open work: what can be overdue, escalated, or still owed by a service.
+OPEN_STATUSES = frozenset({ActionItemStatus.open, ActionItemStatus.in_progress, ActionItemStatus.blocked})
+CLOSED_STATUSES = frozenset({ActionItemStatus.completed, ActionItemStatus.wont_do})
+
+
+class Priority(StrEnum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
 
 
 class Postmortem(Base):
@@ -105,3 +139,13 @@ class ActionItem(Base):
     updated_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+
+
+def is_overdue(item: ActionItem, *, on: date) -> bool:
+    """Open, in progress or blocked with a due date before `on` (due today is not overdue)."""
+    return item.status in OPEN_STATUSES and item.due_date < on
+
+
+def overdue_condition(on: date) -> sa.ColumnElement[bool]:
+    """`is_overdue` as SQL, for queries over action items."""
+    return sa.and_(ActionItem.status.in_(OPEN_STATUSES), ActionItem.due_date < on)

@@ -3,10 +3,11 @@
 import asyncio
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.errors import NotReady, error_responses
+from app.core.errors import NotReady, error_responses
+from app.core.runtime import RuntimeDep
 
 router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT = 2.0
@@ -19,9 +20,8 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses=error_responses(503))
-async def readyz(request: Request) -> dict[str, object]:
+async def readyz(runtime: RuntimeDep) -> dict[str, object]:
     """The database, and Redis when configured, answer."""
-    runtime = request.app.state.runtime
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(CHECK_TIMEOUT):

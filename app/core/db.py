@@ -1,18 +1,25 @@
 """Async storage: engine, sessions, the declarative base and its naming convention."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from app import clock
+from app.core import clock
+
+T = TypeVar("T", bound=tuple[Any, ...])
+R = TypeVar("R")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -92,9 +99,12 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
     return insert(table)
 
 
-def lock_for_update(session: AsyncSession, query: Any) -> Any:
-    """Row locks on PostgreSQL; SQLite serialises writers on its own."""
-    return query.with_for_update() if session.bind.dialect.name == "postgresql" else query
+def lock_for_update(session: AsyncSession, query: Select[T], *, skip_locked: bool = False) -> Select[T]:
+    """Row locks on PostgreSQL (`skip_locked`: leave rows another transaction holds); SQLite serialises
+    writers on its own."""
+    if session.bind.dialect.name != "postgresql":
+        return query
+    return query.with_for_update(skip_locked=skip_locked)
 
 
 async def serialize_on(session: AsyncSession, key: str) -> None:
@@ -114,7 +124,8 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-async def in_transaction(sessionmaker: async_sessionmaker[AsyncSession], work: Any) -> Any:
+async def in_transaction(sessionmaker: async_sessionmaker[AsyncSession],
+                         work: Callable[[AsyncSession], Awaitable[R]]) -> R:
     """Run `work(session)` (which commits) in a fresh session; again, from the start, when the database
     broke a lock conflict by aborting it — the next try sees the winner's rows. Other errors propagate."""
     for attempt in range(CONFLICT_RETRIES + 1):
@@ -125,6 +136,7 @@ async def in_transaction(sessionmaker: async_sessionmaker[AsyncSession], work: A
                 await session.rollback()
                 if not is_retryable(exc) or attempt == CONFLICT_RETRIES:
                     raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -147,12 +159,3 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def create_sessionmaker(engine: AsyncEngine, **info: Any) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit; `info` carries the queue."""
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; the route commits, anything uncommitted is rolled back."""
-    async with request.app.state.runtime.sessionmaker() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,11 +1,29 @@
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import Base, JSONType, created_at, uuid_pk
+
+
+class TicketState(StrEnum):
+    """The outbox state of an action item's Jira issue."""
+
+    pending = "pending"  # to be created
+    creating = "creating"  # a create call is (or was) under way; its outcome may be unknown
+    created = "created"
+    linked = "linked"  # an existing issue a person linked
+    missing = "missing"  # deleted in Jira, or no longer visible
+    failed = "failed"  # Jira refused it, or every attempt failed
+
+
+# The issue exists: Jira owns the action item's status.
+JIRA_OWNED = frozenset({TicketState.created, TicketState.linked})
+# Creation is asked for or under way.
+IN_FLIGHT = frozenset({TicketState.pending, TicketState.creating})
 
 
 class Ticket(Base):

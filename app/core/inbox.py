@@ -1,0 +1,31 @@
+"""The inbox as the webhook routes and the job runner see it (implemented by app/inbound/writer.py)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from app.core.db import EncodedJSON
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified webhook delivery, ready to store once per (source, external_id)."""
+
+    source: str
+    external_id: str
+    event_type: str
+    occurred_at: datetime | None
+    delivery_id: str | None
+    payload: EncodedJSON  # the body as received; it was parsed and checked before
+
+
+class Inbox(Protocol):
+    async def record(self, delivery: Delivery) -> bool:
+        """Store a delivery once (durably); True when it is new."""
+        ...
+
+    async def wait_until_quiet(self) -> None:
+        """Return once no delivery is in flight and none arrived for a moment."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,24 @@
+"""Every table, imported in one place so Alembic sees the whole metadata."""
+
+from app.core.db import Base
+from app.models.audit import AuditEntry
+from app.models.inbound import InboundEvent
+from app.models.incidents import Incident, IncidentEvent, IncidentTeam
+from app.models.packets import EventPacket, PacketStatement
+from app.models.postmortems import (
+    ActionItem,
+    Finding,
+    FindingTag,
+    Postmortem,
+    PostmortemIncident,
+)
+from app.models.tickets import JobMark, Ticket
+from app.models.tokens import ApiToken
+
+metadata = Base.metadata
+
+__all__ = [
+    "ActionItem", "ApiToken", "AuditEntry", "EventPacket", "Finding", "FindingTag", "InboundEvent", "Incident",
+    "IncidentEvent", "IncidentTeam", "JobMark", "PacketStatement", "Postmortem", "PostmortemIncident", "Ticket",
+    "metadata",
+]

@@ -1,6 +1,5 @@
 """Async storage: engine, sessions, the declarative base and its naming convention."""
 
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -14,9 +13,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from app.core import clock
 
 T = TypeVar("T", bound=tuple[Any, ...])
 R = TypeVar("R")
@@ -75,19 +71,6 @@ class PayloadJSON(sa.TypeDecorator[Any]):
             return encode(value) if encode else value
 
         return process
-
-
-class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
-
-
-def uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)
-
-
-def created_at() -> Mapped[datetime]:
-    return mapped_column(UTCDateTime(), default=clock.now, nullable=False)
 
 
 def insert_for(session: AsyncSession, table: Any) -> Any:

@@ -1,7 +1,7 @@
 """Every table, imported in one place so Alembic sees the whole metadata."""
 
-from app.core.db import Base
 from app.models.audit import AuditEntry
+from app.models.base import metadata
 from app.models.inbound import InboundEvent
 from app.models.incidents import Incident, IncidentEvent, IncidentTeam
 from app.models.packets import EventPacket, PacketStatement
@@ -14,8 +14,6 @@ from app.models.postmortems import (
 )
 from app.models.tickets import JobMark, Ticket
 from app.models.tokens import ApiToken
-
-metadata = Base.metadata
 
 __all__ = [
     "ActionItem", "ApiToken", "AuditEntry", "EventPacket", "Finding", "FindingTag", "InboundEvent", "Incident",

@@ -6,21 +6,22 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
-from app.core.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import JSONType
+from app.models.base import created_at, uuid_pk
 
 
-class AuditEntry(Base):
+class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_entries"
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    at: Mapped[datetime] = created_at()
-    actor: Mapped[str] = mapped_column(sa.String(200))
-    action: Mapped[str] = mapped_column(sa.String(100))
-    entity: Mapped[str] = mapped_column(sa.String(100))
-    entity_id: Mapped[str] = mapped_column(sa.String(100), index=True)
-    diff: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    id: uuid.UUID = uuid_pk()
+    at: datetime = created_at()
+    actor: str = Field(sa_type=sa.String(200))
+    action: str = Field(sa_type=sa.String(100))
+    entity: str = Field(sa_type=sa.String(100))
+    entity_id: str = Field(index=True, sa_type=sa.String(100))
+    diff: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
 
 
 def record(

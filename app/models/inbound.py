@@ -3,12 +3,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
-from app.core.db import Base, PayloadJSON, created_at, uuid_pk
+from app.core.db import PayloadJSON, UTCDateTime
+from app.models.base import created_at, uuid_pk
 
 
-class InboundEvent(Base):
+class InboundEvent(SQLModel, table=True):
     """A webhook delivery, stored once per (source, external_id) before anything else happens."""
 
     __tablename__ = "inbound_events"
@@ -17,14 +18,14 @@ class InboundEvent(Base):
         sa.Index("ix_inbound_events_unhandled", "handled_at", "received_at"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    source: Mapped[str] = mapped_column(sa.String(20))
-    external_id: Mapped[str] = mapped_column(sa.String(200))
-    event_type: Mapped[str] = mapped_column(sa.String(100))
-    occurred_at: Mapped[datetime | None]
-    received_at: Mapped[datetime] = created_at()
-    delivery_id: Mapped[str | None] = mapped_column(sa.String(200))
-    payload: Mapped[dict[str, Any]] = mapped_column(PayloadJSON)
-    handled_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(sa.Text)
-    attempts: Mapped[int] = mapped_column(default=0)
+    id: uuid.UUID = uuid_pk()
+    source: str = Field(sa_type=sa.String(20))
+    external_id: str = Field(sa_type=sa.String(200))
+    event_type: str = Field(sa_type=sa.String(100))
+    occurred_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    received_at: datetime = created_at()
+    delivery_id: str | None = Field(default=None, sa_type=sa.String(200))
+    payload: dict[str, Any] = Field(sa_type=PayloadJSON)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    attempts: int = Field(default=0)

@@ -3,12 +3,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
-from app.core.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import JSONType, UTCDateTime
+from app.models.base import created_at, uuid_pk
 
 
-class Incident(Base):
+class Incident(SQLModel, table=True):
     """An incident as PagerDuty reported it, folded from its events in `occurred_at` order."""
 
     __tablename__ = "incidents"
@@ -18,59 +19,59 @@ class Incident(Base):
         sa.Index("ix_incidents_triggered_id", "triggered_at", "id"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    source: Mapped[str] = mapped_column(sa.String(20), default="pagerduty")
-    external_id: Mapped[str] = mapped_column(sa.String(100))
-    number: Mapped[int | None]
-    title: Mapped[str] = mapped_column(sa.Text, default="")
-    service_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
-    service_name: Mapped[str | None] = mapped_column(sa.String(300), index=True)
-    teams: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    assignees: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    urgency: Mapped[str | None] = mapped_column(sa.String(20))
-    priority: Mapped[str | None] = mapped_column(sa.String(50))
-    severity: Mapped[str | None] = mapped_column(sa.String(20), index=True)
-    status: Mapped[str] = mapped_column(sa.String(20), default="triggered", index=True)
-    triggered_at: Mapped[datetime | None]
-    acknowledged_at: Mapped[datetime | None]
-    resolved_at: Mapped[datetime | None]
-    reopened_count: Mapped[int] = mapped_column(default=0)
-    incident_key: Mapped[str | None] = mapped_column(sa.Text)
-    fingerprint: Mapped[str | None] = mapped_column(sa.String(500))
-    repeat_of_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="SET NULL"))
-    merged_into_external_id: Mapped[str | None] = mapped_column(sa.String(100))
-    reported_by: Mapped[str | None] = mapped_column(sa.String(20))
-    html_url: Mapped[str | None] = mapped_column(sa.Text)
-    last_event_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = created_at()
+    id: uuid.UUID = uuid_pk()
+    source: str = Field(default="pagerduty", sa_type=sa.String(20))
+    external_id: str = Field(sa_type=sa.String(100))
+    number: int | None = Field(default=None)
+    title: str = Field(default="", sa_type=sa.Text)
+    service_id: str | None = Field(default=None, index=True, sa_type=sa.String(100))
+    service_name: str | None = Field(default=None, index=True, sa_type=sa.String(300))
+    teams: list[Any] = Field(default_factory=list, sa_type=JSONType)
+    assignees: list[Any] = Field(default_factory=list, sa_type=JSONType)
+    urgency: str | None = Field(default=None, sa_type=sa.String(20))
+    priority: str | None = Field(default=None, sa_type=sa.String(50))
+    severity: str | None = Field(default=None, index=True, sa_type=sa.String(20))
+    status: str = Field(default="triggered", index=True, sa_type=sa.String(20))
+    triggered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reopened_count: int = Field(default=0)
+    incident_key: str | None = Field(default=None, sa_type=sa.Text)
+    fingerprint: str | None = Field(default=None, sa_type=sa.String(500))
+    repeat_of_id: uuid.UUID | None = Field(default=None, foreign_key="incidents.id", ondelete="SET NULL")
+    merged_into_external_id: str | None = Field(default=None, sa_type=sa.String(100))
+    reported_by: str | None = Field(default=None, sa_type=sa.String(20))
+    html_url: str | None = Field(default=None, sa_type=sa.Text)
+    last_event_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = created_at()
 
 
-class IncidentTeam(Base):
+class IncidentTeam(SQLModel, table=True):
     """Which teams an incident belongs to, for filtering by team id or name."""
 
     __tablename__ = "incident_teams"
 
-    incident_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
-    team_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
-    team_name: Mapped[str | None] = mapped_column(sa.String(300), index=True)
+    incident_id: uuid.UUID = Field(foreign_key="incidents.id", ondelete="CASCADE", primary_key=True)
+    team_id: str = Field(primary_key=True, sa_type=sa.String(100))
+    team_name: str | None = Field(default=None, index=True, sa_type=sa.String(300))
 
 
-class IncidentEvent(Base):
+class IncidentEvent(SQLModel, table=True):
     """One PagerDuty event applied to an incident; the history the incident is folded from."""
 
     __tablename__ = "incident_events"
     __table_args__ = (sa.Index("ix_incident_events_incident_occurred", "incident_id", "occurred_at"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    incident_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"))
-    event_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    event_type: Mapped[str] = mapped_column(sa.String(100))
-    occurred_at: Mapped[datetime]
-    agent: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    id: uuid.UUID = uuid_pk()
+    incident_id: uuid.UUID = Field(foreign_key="incidents.id", ondelete="CASCADE")
+    event_id: str = Field(unique=True, sa_type=sa.String(100))
+    event_type: str = Field(sa_type=sa.String(100))
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    agent: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    data: dict[str, Any] = Field(sa_type=JSONType)
 
 
-class RepeatRelink(Base):
+class RepeatRelink(SQLModel, table=True):
     """Repeats to recompute: a fingerprint around a trigger time.
 
     Written in the transaction that changed an incident's fingerprint or trigger time;
@@ -80,10 +81,10 @@ class RepeatRelink(Base):
 
     __tablename__ = "repeat_relinks"
 
-    fingerprint: Mapped[str] = mapped_column(sa.String(500), primary_key=True)
-    around: Mapped[datetime] = mapped_column(primary_key=True)
-    token: Mapped[uuid.UUID] = mapped_column(sa.Uuid())
-    requested_at: Mapped[datetime]
+    fingerprint: str = Field(primary_key=True, sa_type=sa.String(500))
+    around: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    token: uuid.UUID = Field(sa_type=sa.Uuid())
+    requested_at: datetime = Field(sa_type=UTCDateTime)
 
 
 def of_service(service: str) -> sa.ColumnElement[bool]:

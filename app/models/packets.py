@@ -4,9 +4,10 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
-from app.core.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import JSONType, UTCDateTime
+from app.models.base import created_at, uuid_pk
 
 
 class PacketStatus(StrEnum):
@@ -20,7 +21,7 @@ class PacketStatus(StrEnum):
 FINISHED = frozenset({PacketStatus.complete, PacketStatus.partial, PacketStatus.failed})
 
 
-class EventPacket(Base):
+class EventPacket(SQLModel, table=True):
     """One version of an incident's Event Packet.
 
     The row is created `pending` in the transaction that asks for it (a resolve, a
@@ -33,27 +34,27 @@ class EventPacket(Base):
         sa.Index("ix_event_packets_status", "status"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    incident_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"))
-    version: Mapped[int]
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
-    reason: Mapped[str] = mapped_column(sa.String(50))
-    requested_at: Mapped[datetime] = created_at()
-    assembled_at: Mapped[datetime | None]
-    sla_due_at: Mapped[datetime | None]
-    sha256: Mapped[str | None] = mapped_column(sa.String(64))
-    content: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    id: uuid.UUID = uuid_pk()
+    incident_id: uuid.UUID = Field(foreign_key="incidents.id", ondelete="CASCADE")
+    version: int
+    status: str = Field(default="pending", sa_type=sa.String(20))
+    reason: str = Field(sa_type=sa.String(50))
+    requested_at: datetime = created_at()
+    assembled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sla_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sha256: str | None = Field(default=None, sa_type=sa.String(64))
+    content: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
 
 
-class PacketStatement(Base):
+class PacketStatement(SQLModel, table=True):
     """A stakeholder's impact statement; every packet version after it includes it."""
 
     __tablename__ = "packet_statements"
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    incident_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
-    author: Mapped[str] = mapped_column(sa.String(200))
-    text: Mapped[str] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = created_at()
+    id: uuid.UUID = uuid_pk()
+    incident_id: uuid.UUID = Field(foreign_key="incidents.id", ondelete="CASCADE", index=True)
+    author: str = Field(sa_type=sa.String(200))
+    text: str = Field(sa_type=sa.Text)
+    created_at: datetime = created_at()

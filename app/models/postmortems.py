@@ -14,9 +14,10 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
-from app.core.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import JSONType, UTCDateTime
+from app.models.base import created_at, uuid_pk
 
 
 class PostmortemStatus(StrEnum):
@@ -52,93 +53,91 @@ class Priority(StrEnum):
     P3 = "P3"
 
 
-class Postmortem(Base):
+class Postmortem(SQLModel, table=True):
     """One postmortem over one or more incidents, moving draft → in_review → published → closed."""
 
     __tablename__ = "postmortems"
     __table_args__ = (sa.Index("ix_postmortems_created_id", "created_at", "id"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    title: Mapped[str] = mapped_column(sa.Text)
-    framework: Mapped[str] = mapped_column(sa.String(30))
-    status: Mapped[str] = mapped_column(sa.String(20), default="draft", index=True)
-    facilitator: Mapped[str | None] = mapped_column(sa.String(200))
-    participants: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    summary: Mapped[str | None] = mapped_column(sa.Text)
-    what_went_well: Mapped[str | None] = mapped_column(sa.Text)
-    what_could_improve: Mapped[str | None] = mapped_column(sa.Text)
-    lessons: Mapped[str | None] = mapped_column(sa.Text)
-    similar_incidents_reviewed: Mapped[bool] = mapped_column(default=False)
+    id: uuid.UUID = uuid_pk()
+    title: str = Field(sa_type=sa.Text)
+    framework: str = Field(sa_type=sa.String(30))
+    status: str = Field(default="draft", index=True, sa_type=sa.String(20))
+    facilitator: str | None = Field(default=None, sa_type=sa.String(200))
+    participants: list[Any] = Field(default_factory=list, sa_type=JSONType)
+    summary: str | None = Field(default=None, sa_type=sa.Text)
+    what_went_well: str | None = Field(default=None, sa_type=sa.Text)
+    what_could_improve: str | None = Field(default=None, sa_type=sa.Text)
+    lessons: str | None = Field(default=None, sa_type=sa.Text)
+    similar_incidents_reviewed: bool = Field(default=False)
     # The analysis graph {nodes, edges} (DESIGN §2 AnalysisGraph); null until it is first set.
-    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime | None]
-    published_at: Mapped[datetime | None]
-    closed_at: Mapped[datetime | None]
+    analysis: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    created_at: datetime = created_at()
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class PostmortemIncident(Base):
+class PostmortemIncident(SQLModel, table=True):
     """Which incidents a postmortem covers, in the order the author gave them."""
 
     __tablename__ = "postmortem_incidents"
 
-    postmortem_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("postmortems.id", ondelete="CASCADE"),
-                                                     primary_key=True)
-    incident_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"),
-                                                   primary_key=True, index=True)
-    position: Mapped[int]
+    postmortem_id: uuid.UUID = Field(foreign_key="postmortems.id", ondelete="CASCADE", primary_key=True)
+    incident_id: uuid.UUID = Field(foreign_key="incidents.id", ondelete="CASCADE", primary_key=True, index=True)
+    position: int
 
 
-class Finding(Base):
+class Finding(SQLModel, table=True):
     """An agreed statement about what contributed, with the decision about what to do with it."""
 
     __tablename__ = "findings"
     __table_args__ = (sa.Index("ix_findings_created_id", "created_at", "id"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    postmortem_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("postmortems.id", ondelete="CASCADE"), index=True)
-    statement: Mapped[str] = mapped_column(sa.Text)
-    category: Mapped[str] = mapped_column(sa.String(20), index=True)
-    impact: Mapped[str] = mapped_column(sa.String(10))
-    effort: Mapped[str] = mapped_column(sa.String(10))
-    decision: Mapped[str] = mapped_column(sa.String(20))
-    owner: Mapped[str | None] = mapped_column(sa.String(200))
-    systemic: Mapped[bool] = mapped_column(default=False)
-    proposal: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime | None]
+    id: uuid.UUID = uuid_pk()
+    postmortem_id: uuid.UUID = Field(foreign_key="postmortems.id", ondelete="CASCADE", index=True)
+    statement: str = Field(sa_type=sa.Text)
+    category: str = Field(index=True, sa_type=sa.String(20))
+    impact: str = Field(sa_type=sa.String(10))
+    effort: str = Field(sa_type=sa.String(10))
+    decision: str = Field(sa_type=sa.String(20))
+    owner: str | None = Field(default=None, sa_type=sa.String(200))
+    systemic: bool = Field(default=False)
+    proposal: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = created_at()
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class FindingTag(Base):
+class FindingTag(SQLModel, table=True):
     """One normalised tag of a finding: a row per tag, so tag search is plain SQL on every backend."""
 
     __tablename__ = "finding_tags"
 
-    finding_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True)
-    tag: Mapped[str] = mapped_column(sa.String(100), primary_key=True, index=True)
+    finding_id: uuid.UUID = Field(foreign_key="findings.id", ondelete="CASCADE", primary_key=True)
+    tag: str = Field(primary_key=True, index=True, sa_type=sa.String(100))
 
 
-class ActionItem(Base):
+class ActionItem(SQLModel, table=True):
     """A piece of work that answers a finding; its Jira ticket arrives with the Jira issue."""
 
     __tablename__ = "action_items"
     __table_args__ = (sa.Index("ix_action_items_created_id", "created_at", "id"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    finding_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("findings.id", ondelete="CASCADE"), index=True)
-    title: Mapped[str] = mapped_column(sa.Text)
-    description: Mapped[str | None] = mapped_column(sa.Text)
-    owner: Mapped[str] = mapped_column(sa.String(200), index=True)
-    priority: Mapped[str] = mapped_column(sa.String(2))
-    due_date: Mapped[date] = mapped_column(index=True)
-    durability: Mapped[str] = mapped_column(sa.String(20))
-    status: Mapped[str] = mapped_column(sa.String(20), default="open", index=True)
-    completion_notes: Mapped[str | None] = mapped_column(sa.Text)
-    escalation_level: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime | None]
-    completed_at: Mapped[datetime | None]
-    closed_at: Mapped[datetime | None]
+    id: uuid.UUID = uuid_pk()
+    finding_id: uuid.UUID = Field(foreign_key="findings.id", ondelete="CASCADE", index=True)
+    title: str = Field(sa_type=sa.Text)
+    description: str | None = Field(default=None, sa_type=sa.Text)
+    owner: str = Field(index=True, sa_type=sa.String(200))
+    priority: str = Field(sa_type=sa.String(2))
+    due_date: date = Field(index=True)
+    durability: str = Field(sa_type=sa.String(20))
+    status: str = Field(default="open", index=True, sa_type=sa.String(20))
+    completion_notes: str | None = Field(default=None, sa_type=sa.Text)
+    escalation_level: int = Field(default=0)
+    created_at: datetime = created_at()
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 def is_overdue(item: ActionItem, *, on: date) -> bool:

@@ -4,9 +4,10 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
-from app.core.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import JSONType, UTCDateTime
+from app.models.base import created_at, uuid_pk
 
 
 class TicketState(StrEnum):
@@ -26,7 +27,7 @@ JIRA_OWNED = frozenset({TicketState.created, TicketState.linked})
 IN_FLIGHT = frozenset({TicketState.pending, TicketState.creating})
 
 
-class Ticket(Base):
+class Ticket(SQLModel, table=True):
     """The outbox row for an action item's Jira issue: one per action item.
 
     `creating` is committed before the create call; a row left `creating` means the
@@ -36,30 +37,29 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (sa.Index("ix_tickets_state_next_attempt", "state", "next_attempt_at"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    action_item_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("action_items.id", ondelete="CASCADE"),
-                                                      unique=True)
-    state: Mapped[str] = mapped_column(sa.String(20), default="pending")
-    jira_key: Mapped[str | None] = mapped_column(sa.String(50), index=True)
-    jira_id: Mapped[str | None] = mapped_column(sa.String(50), index=True)
-    url: Mapped[str | None] = mapped_column(sa.Text)
-    status_category: Mapped[str | None] = mapped_column(sa.String(20))
-    resolution: Mapped[str | None] = mapped_column(sa.String(100))
-    jira_updated_at: Mapped[datetime | None]
-    remote_link_added: Mapped[bool] = mapped_column(default=False)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime | None]
-    lease_until: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
-    duplicate_keys: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    created_at: Mapped[datetime] = created_at()
-    updated_at: Mapped[datetime | None]
+    id: uuid.UUID = uuid_pk()
+    action_item_id: uuid.UUID = Field(foreign_key="action_items.id", ondelete="CASCADE", unique=True)
+    state: str = Field(default="pending", sa_type=sa.String(20))
+    jira_key: str | None = Field(default=None, index=True, sa_type=sa.String(50))
+    jira_id: str | None = Field(default=None, index=True, sa_type=sa.String(50))
+    url: str | None = Field(default=None, sa_type=sa.Text)
+    status_category: str | None = Field(default=None, sa_type=sa.String(20))
+    resolution: str | None = Field(default=None, sa_type=sa.String(100))
+    jira_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    remote_link_added: bool = Field(default=False)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    duplicate_keys: list[Any] = Field(default_factory=list, sa_type=JSONType)
+    created_at: datetime = created_at()
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class JobMark(Base):
+class JobMark(SQLModel, table=True):
     """Where a periodic job got to (e.g. the last successful Jira reconciliation)."""
 
     __tablename__ = "job_marks"
 
-    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
-    value: Mapped[datetime]
+    name: str = Field(primary_key=True, sa_type=sa.String(100))
+    value: datetime = Field(sa_type=UTCDateTime)

@@ -3,9 +3,10 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
-from app.core.db import Base, JSONType, created_at, uuid_pk
+from app.core.db import JSONType, UTCDateTime
+from app.models.base import created_at, uuid_pk
 
 
 class Scope(StrEnum):
@@ -15,15 +16,15 @@ class Scope(StrEnum):
     admin = "admin"
 
 
-class ApiToken(Base):
+class ApiToken(SQLModel, table=True):
     """An API token; only the sha256 of its secret is stored."""
 
     __tablename__ = "api_tokens"
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    name: Mapped[str] = mapped_column(sa.String(200))
-    secret_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    scopes: Mapped[list[str]] = mapped_column(JSONType)
-    created_at: Mapped[datetime] = created_at()
-    last_used_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
+    id: uuid.UUID = uuid_pk()
+    name: str = Field(sa_type=sa.String(200))
+    secret_sha256: str = Field(unique=True, sa_type=sa.String(64))
+    scopes: list[str] = Field(sa_type=JSONType)
+    created_at: datetime = created_at()
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

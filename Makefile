@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgres test-sqlite openapi bench clean
+.PHONY: run test lint test-postgres test-sqlite openapi bench clean
 
 $(BIN)/loopgate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,14 @@ run: $(BIN)/loopgate
 	@echo ""
 	$(BIN)/loopgate serve --port $(PORT)
 
-test: $(BIN)/loopgate
+test: $(BIN)/loopgate lint
 	$(BIN)/python scripts/testenv.py -- $(MAKE) --no-print-directory test-postgres test-sqlite
+
+# The shape of the code: layers and cycles (import-linter), lint (ruff), types (mypy).
+lint: $(BIN)/loopgate
+	$(BIN)/lint-imports
+	$(BIN)/ruff check app
+	$(BIN)/mypy
 
 test-postgres:
 	LOOPGATE_TEST_BACKEND=postgres $(BIN)/python -m pytest -q $(PYTEST_ARGS)

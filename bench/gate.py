@@ -583,20 +583,14 @@ def in_process(db: Database, fixture: Fixture, count: int) -> InProcess:
         restore.append((module, name, original))
         setattr(module, name, wrapper)
 
-    gate_module = app.gates.facts
     for module, name, label in (
         (app.tokens.auth, "authenticate", "auth: authenticate (token lookup)"),
         (app.gates.service, "get_postmortem", "get_postmortem"),
-        (gate_module, "load_record", "load_record"),
-        (gate_module, "incident_ids_for", "  load_record: incident_ids_for"),
-        (gate_module, "findings_of", "  load_record: findings_of"),
-        (gate_module, "action_items_for", "  load_record: action_items_for"),
-        (gate_module, "tickets_for", "  load_record: tickets_for"),
-        (gate_module, "tags_for", "  load_record: tags_for"),
-        (gate_module, "evaluate", "evaluate"),
-        (gate_module, "blame_issues", "  evaluate: blame_issues (lint)"),
-        (gate_module, "latest_packets", "  evaluate: latest_packets"),
-        (gate_module, "evaluate_postmortem", "  evaluate: evaluate_postmortem (rules)"),
+        (app.gates.service, "evaluate", "evaluate"),
+        (app.gates.facts, "prose_issues", "  evaluate: blame lint of the prose"),
+        (app.gates.facts, "incident_ids_for", "  evaluate: incident_ids_for"),
+        (app.gates.facts, "latest_packets", "  evaluate: latest_packets"),
+        (app.gates.service, "evaluate_postmortem", "  evaluate: evaluate_postmortem (rules)"),
     ):
         timed(module, name, label)
 
@@ -727,9 +721,9 @@ PARTS = (  # (name, needles in a frame): the first part whose needle is in any f
     ("JSON decoding (e.g. a packet's `content`)", ("json/decoder.py", "json/__init__.py", "_json_deserializer")),
     ("SQLAlchemy/driver: statements, rows → ORM objects (greenlets, aiosqlite thread, asyncpg)",
      ("sqlalchemy/", "greenlet", "aiosqlite/", "asyncpg/")),
-    ("gate facts and rules (`app/postmortems/gate.py`, `app/gates/`)", ("app/postmortems/gate.py", "app/gates/")),
+    ("gate facts and rules (`app/gates/`)", ("app/gates/",)),
     ("the rest of the request: HTTP, routing, dependencies, validation, serialising",
-     ("fastapi/", "starlette/", "pydantic", "httptools_impl", "h11_impl", "app/observability.py")),
+     ("fastapi/", "starlette/", "pydantic", "httptools_impl", "h11_impl", "app/core/observability.py")),
 )
 
 

@@ -22,7 +22,7 @@ class AppError(Exception):
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
-        return {"error": self.error, "message": self.message, "details": self.details, **self.extra}
+        return {**error_body(self.error, self.message, self.details), **self.extra}
 
 
 class BadRequest(AppError):
@@ -61,8 +61,17 @@ class NotReady(AppError):
     status_code, error = 503, "not_ready"
 
 
+def error_body(error: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The one JSON error shape: a stable `error` code, a sentence, and the details."""
+    return {"error": error, "message": message, "details": details}
+
+
+# What an unexpected error answers (500), wherever it happens.
+INTERNAL_ERROR = error_body("internal_error", "An unexpected error occurred; it has been logged.")
+
+
 def error_response(status_code: int, error: str, message: str, details: Any = None) -> JSONResponse:
-    return JSONResponse({"error": error, "message": message, "details": details}, status_code=status_code)
+    return JSONResponse(error_body(error, message, details), status_code=status_code)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -96,7 +105,7 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
 
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
-    return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
+    return JSONResponse(INTERNAL_ERROR, status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -19,7 +19,13 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 
 from app.core.db import EncodedJSON
-from app.core.errors import AppError, BadRequest, PayloadTooLarge, error_responses
+from app.core.errors import (
+    INTERNAL_ERROR,
+    AppError,
+    BadRequest,
+    PayloadTooLarge,
+    error_responses,
+)
 from app.core.inbox import Delivery
 from app.core.observability import LATENCY, REQUESTS
 from app.core.runtime import app_runtime
@@ -98,8 +104,7 @@ class Webhook:
                 exc.status_code, exc.body(), [(b"www-authenticate", b"Bearer")] if exc.status_code == 401 else None)
         except Exception:
             log.exception("unhandled error in %s", self.path)
-            status, headers, body = _answer(500, {"error": "internal_error", "details": None,
-                                                  "message": "An unexpected error occurred; it has been logged."})
+            status, headers, body = _answer(500, INTERNAL_ERROR)
         finally:
             REQUESTS.labels("POST", self.path, str(status)).inc()
             LATENCY.labels("POST", self.path).observe(time.perf_counter() - started)

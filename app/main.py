@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.models import OpenAPI
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from app.core import health
 from app.core.errors import install_error_handlers
@@ -42,7 +43,7 @@ class Loopgate(FastAPI):
         self.webhook_endpoints = {webhook.path: webhook for webhook in webhooks}
         self.router.routes.extend(Route(webhook.path, webhook, methods=["POST"]) for webhook in webhooks)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             webhook = self.webhook_endpoints.get(scope["path"])
             if webhook is not None:

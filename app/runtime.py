@@ -12,10 +12,11 @@ from datetime import timedelta
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.typing import WorkerCoroutine
 
 from app.core.db import create_engine, create_sessionmaker
 from app.core.events import EventBus
-from app.core.queue import ArqQueue, InProcessQueue, JobFunction, Queue
+from app.core.queue import ArqQueue, InProcessQueue, Queue
 from app.core.runtime import JobContext, Runtime, runtime_of
 from app.core.settings import Settings, load_settings
 from app.core.vendors import JiraClient, PagerDutyReads
@@ -50,7 +51,8 @@ async def sweep_all(ctx: JobContext, *, startup: bool = False) -> None:
     await sweep_tickets(ctx)
 
 
-JOBS: dict[str, JobFunction] = {
+# Typed as arq's job functions: the same dict is the worker's `functions` (app/worker.py).
+JOBS: dict[str, WorkerCoroutine] = {
     job.__name__: job
     for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all)
 }
@@ -74,7 +76,8 @@ async def open_runtime(settings: Settings, *, redis: ArqRedis | None = None) -> 
     ctx: dict[str, object] = {}
     if redis is None and settings.redis_url:
         redis = await redis_pool(settings.redis_url)
-    queue: Queue = ArqQueue(redis) if redis is not None else InProcessQueue(JOBS, ctx, concurrency=settings.job_concurrency)
+    queue: Queue = (ArqQueue(redis) if redis is not None
+                    else InProcessQueue(JOBS, ctx, concurrency=settings.job_concurrency))
     events = event_bus(settings)
     sessionmaker = create_sessionmaker(engine, queue=queue, events=events)
     inbox = InboxWriter(engine, queue)
@@ -100,7 +103,8 @@ def jira_gateway(settings: Settings) -> JiraClient | None:
     """The one Jira client, or None when Jira is not configured (tickets then wait as `pending`)."""
     if not settings.jira_url or settings.jira_api_token is None:
         return None
-    return JiraGateway(url=settings.jira_url, email=settings.jira_email, token=settings.jira_api_token.get_secret_value(),
+    return JiraGateway(url=settings.jira_url, email=settings.jira_email,
+                       token=settings.jira_api_token.get_secret_value(),
                        timeout=settings.jira_timeout_seconds, ca_bundle=settings.ca_bundle)
 
 

@@ -109,10 +109,12 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(Exception, _unexpected_error)
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    # FastAPI's decorator, called directly: it registers the same handler through add_exception_handler,
+    # and is typed for a handler of the exception's own class (Starlette's method wants `Exception`).
+    app.exception_handler(Exception)(_unexpected_error)
+    app.exception_handler(AppError)(_app_error)
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(StarletteHTTPException)(_http_error)
 
 
 ERROR_SCHEMA = {

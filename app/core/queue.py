@@ -7,7 +7,7 @@ submits it again.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,7 +65,7 @@ class InProcessQueue:
     submitted again while it runs runs once more afterwards: its row may have changed.
     """
 
-    def __init__(self, jobs: dict[str, JobFunction], ctx: dict[str, Any], *, concurrency: int,
+    def __init__(self, jobs: Mapping[str, JobFunction], ctx: dict[str, Any], *, concurrency: int,
                  wait_for_turn: Callable[[], Awaitable[None]] | None = None) -> None:
         self._jobs = jobs
         self.wait_for_turn = wait_for_turn

@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -173,7 +173,7 @@ class SettingsError(SystemExit):
     """Raised at start-up for an invalid setting: a readable message, not a traceback."""
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:  # Any: a setting's value, validated by Settings
     """Read the settings, turning a validation failure into a one-screen message."""
     try:
         return Settings(**overrides)

@@ -29,12 +29,13 @@ def check(*, url: str | None, token: str | None, postmortem_id: str | None, serv
     if not url or not token:
         print("loopgate gate check: set --url and --token (or LOOPGATE_URL and LOOPGATE_TOKEN)", file=err)
         return ERROR
-    if bool(postmortem_id) == bool(service):
+    if postmortem_id and not service:
+        path, subject = f"/api/v1/gates/postmortems/{quote(postmortem_id, safe='')}", f"postmortem {postmortem_id}"
+    elif service and not postmortem_id:
+        path, subject = f"/api/v1/gates/services/{quote(service, safe='')}", f"service {service}"
+    else:
         print("loopgate gate check: give a POSTMORTEM_ID or --service NAME", file=err)
         return ERROR
-    path = f"/api/v1/gates/postmortems/{quote(postmortem_id, safe='')}" if postmortem_id \
-        else f"/api/v1/gates/services/{quote(service, safe='')}"
-    subject = f"postmortem {postmortem_id}" if postmortem_id else f"service {service}"
     try:
         response = httpx.get(url.rstrip("/") + path, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
     except httpx.HTTPError as exc:

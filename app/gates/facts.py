@@ -102,6 +102,7 @@ async def service_facts(session: AsyncSession, *, service: str, settings: Settin
                Incident.severity.in_(settings.postmortem_required_severities)))
     required: dict[uuid.UUID, RequiredPostmortemFacts] = {}
     for incident_id, resolved_at, severity, postmortem_id, status in incidents:
+        assert resolved_at is not None and severity is not None  # the WHERE requires both
         known = required.get(incident_id)
         if known is None or _rank(status) > _rank(known.postmortem_status):
             required[incident_id] = RequiredPostmortemFacts(

@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
+import aiosqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -48,7 +49,8 @@ class _Binder:
         self._processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
 
     def bind(self, row: Row) -> list[Any]:
-        return [value if process is None else process(value) for process, value in zip(self._processors, row)]
+        return [value if process is None else process(value)
+                for process, value in zip(self._processors, row, strict=True)]
 
 
 def _inserted(rows: list[Row], returned: Any) -> dict[Key, uuid.UUID]:
@@ -71,6 +73,7 @@ class SQLiteBatchInsert:
 
     async def run(self, connection: AsyncConnection, rows: list[Row]) -> dict[Key, uuid.UUID]:
         driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, aiosqlite.Connection)  # the sqlite+aiosqlite engine's driver
         returned: list[Any] = []
         try:
             for start in range(0, len(rows), self.ROWS_PER_STATEMENT):
@@ -101,8 +104,9 @@ class PostgresBatchInsert:
         self._binder = _Binder(dialect)
 
     async def run(self, connection: AsyncConnection, rows: list[Row]) -> dict[Key, uuid.UUID]:
-        columns = list(zip(*(self._binder.bind(row) for row in rows)))
+        columns = list(zip(*(self._binder.bind(row) for row in rows), strict=True))
         driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None  # asyncpg's connection (untyped: asyncpg ships no stubs)
         if driver.is_in_transaction():  # the 202 promises a committed row: never leave it to an outer block
             raise RuntimeError("the inbox insert must run outside a transaction")
         # Outside any transaction block, the one statement commits on its own.

@@ -13,7 +13,8 @@ from app.integrations.jira.signature import verify_signature
 def accept(settings: Settings, headers: Headers, body: bytes) -> Delivery:
     if settings.jira_webhook_secret is None:
         raise Unauthorized("No Jira webhook secret is configured (LOOPGATE_JIRA_WEBHOOK_SECRET).")
-    if not verify_signature(body, headers.get("x-hub-signature"), settings.jira_webhook_secret.get_secret_value().encode()):
+    secret = settings.jira_webhook_secret.get_secret_value().encode()
+    if not verify_signature(body, headers.get("x-hub-signature"), secret):
         raise Unauthorized("Missing or invalid X-Hub-Signature.")
     try:
         delivery = parse_delivery(body, headers.get("x-atlassian-webhook-identifier"))
@@ -29,6 +30,7 @@ def accept(settings: Settings, headers: Headers, body: bytes) -> Delivery:
 webhook = Webhook(
     path="/webhooks/jira",
     summary="Receive Jira",
-    description="A Jira webhook delivery, signed with `X-Hub-Signature`, deduplicated on `X-Atlassian-Webhook-Identifier`.",
+    description=("A Jira webhook delivery, signed with `X-Hub-Signature`, "
+                 "deduplicated on `X-Atlassian-Webhook-Identifier`."),
     accept=accept,
 )

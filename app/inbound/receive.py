@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from app.core.db import EncodedJSON
 from app.core.errors import (
@@ -33,9 +34,6 @@ from app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[dict[str, Any]], Any]
 # Checks the signature and the body, then says what to store; raises an AppError to refuse it.
 Accept = Callable[[Settings, Headers, bytes], Delivery]
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.core import clock
 from app.core.inbox import Delivery
 from app.core.queue import Job, Queue
-from app.inbound.batch import batch_insert_for
+from app.inbound.batch import Row, batch_insert_for
 
 MAX_BATCH = 500
 # Deliveries come first: in-process jobs wait until none has arrived for this long.
@@ -105,7 +105,7 @@ class InboxWriter:
 
     async def _write(self, deliveries: list[Delivery]) -> list[bool]:
         first: dict[tuple[str, str], int] = {}
-        rows = []
+        rows: list[Row] = []
         now = clock.now()
         for index, d in enumerate(deliveries):
             key = (d.source, d.external_id)

@@ -135,7 +135,8 @@ def fold(events: Iterable[EventRecord], *, by_priority: Mapping[str, str] | None
             state.acknowledged_at = min(filter(None, (state.acknowledged_at, event.occurred_at)))
         elif kind == "resolved":
             state.resolved_at = event.occurred_at
-            reason = data.get("resolve_reason") if isinstance(data.get("resolve_reason"), Mapping) else {}
+            resolve_reason = data.get("resolve_reason")
+            reason: Mapping[str, Any] = resolve_reason if isinstance(resolve_reason, Mapping) else {}
             merged = reason.get("incident") if reason.get("type") == "merge_resolve_reason" else None
             state.merged_into_external_id = merged.get("id") if isinstance(merged, Mapping) else None
         elif kind == "reopened":

@@ -9,6 +9,7 @@ from app.core.errors import error_responses
 from app.core.runtime import SessionDep
 from app.incidents import service
 from app.incidents.schemas import IncidentList, IncidentPublic
+from app.models.incidents import Incident
 from app.tokens.auth import ReadDep
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses=error_responses(401, 403, 422))
@@ -37,6 +38,6 @@ async def list_incidents(
 
 
 @router.get("/{incident_id}", response_model=IncidentPublic, responses=error_responses(404))
-async def get_incident(incident_id: str, session: SessionDep, _: ReadDep) -> IncidentPublic:
+async def get_incident(incident_id: str, session: SessionDep, _: ReadDep) -> Incident:
     """One incident, by Loopgate id or PagerDuty incident id."""
     return await service.get_incident(session, incident_id=incident_id)

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock, events
 from app.core.db import insert_for, lock_for_update, serialize_on
+from app.core.dml import rowcount
 from app.core.errors import NotFound
 from app.core.pagination import Page, paginate
 from app.core.queue import enqueue_after_commit
@@ -52,7 +53,7 @@ async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, se
                 occurred_at=occurred_at, agent=event.get("agent"), data=event["data"])
         .on_conflict_do_nothing(index_elements=["event_id"])
     )
-    if recorded.rowcount == 0:
+    if rowcount(recorded) == 0:
         return  # applied before: the incident already reflects it
     before = IncidentState(fingerprint=incident.fingerprint, triggered_at=incident.triggered_at,
                            resolved_at=incident.resolved_at, teams=incident.teams)
@@ -160,11 +161,12 @@ async def link_repeats(session: AsyncSession, *, fingerprint: str | None, around
     latest_before: tuple[uuid.UUID, datetime] | None = None  # the newest incident strictly earlier
     group: tuple[uuid.UUID, datetime] | None = None  # the newest incident at the current trigger time
     for incident_id, triggered_at, repeat_of_id in rows:
+        assert triggered_at is not None  # the WHERE compares it with the window
         if group is not None and group[1] < triggered_at:
             latest_before = group
         group = (incident_id, triggered_at)
         in_window = latest_before is not None and triggered_at - latest_before[1] <= lookback
-        wanted = latest_before[0] if in_window else None
+        wanted = latest_before[0] if in_window and latest_before is not None else None
         if triggered_at >= around and wanted != repeat_of_id:
             await session.execute(sa.update(Incident).where(Incident.id == incident_id).values(repeat_of_id=wanted))
 

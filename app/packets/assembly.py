@@ -7,16 +7,20 @@ import asyncio
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.db import lock_for_update
+from app.core.dml import rowcount
+from app.core.vendors import PagerDutyReads
 from app.incidents.service import history
-from app.integrations.pagerduty.client import FetchError, PagerDutyReader
+from app.integrations.pagerduty.client import FetchError
 from app.models.incidents import Incident
 from app.models.packets import FINISHED, EventPacket, PacketStatement, PacketStatus
 from app.models.postmortems import (
@@ -46,7 +50,7 @@ async def claim(session: AsyncSession, *, packet_id: uuid.UUID) -> EventPacket |
 
 async def gather_inputs(session: AsyncSession, *, packet: EventPacket, lookback_days: int) -> PacketInputs:
     """Everything the database knows: the incident, its webhook history, statements, similar incidents."""
-    incident = await session.get(Incident, packet.incident_id)
+    incident = await session.get_one(Incident, packet.incident_id)
     statements = await session.scalars(
         sa.select(PacketStatement).where(PacketStatement.incident_id == incident.id,
                                          PacketStatement.created_at <= packet.requested_at)
@@ -73,14 +77,14 @@ async def similar_incidents(session: AsyncSession, *, incident: Incident, lookba
         sa.select(PostmortemIncident.incident_id, PostmortemIncident.postmortem_id)
         .where(PostmortemIncident.incident_id.in_([other.id for other in others]))
         .order_by(PostmortemIncident.postmortem_id))).all()) if others else {}
-    open_items = await session.execute(
+    open_items: Iterable[Row[uuid.UUID, ActionItem]] = await session.execute(
         sa.select(Finding.postmortem_id, ActionItem)
         .join(ActionItem, ActionItem.finding_id == Finding.id)
         .where(Finding.postmortem_id.in_(set(postmortems.values())), ActionItem.status.in_(OPEN_STATUSES))
         .order_by(ActionItem.due_date, ActionItem.id)) if postmortems else []
     by_postmortem: dict[uuid.UUID, list[ActionItem]] = {}
-    for postmortem_id, item in open_items:
-        by_postmortem.setdefault(postmortem_id, []).append(item)
+    for item_postmortem_id, item in open_items:
+        by_postmortem.setdefault(item_postmortem_id, []).append(item)
     today = clock.now().date()
 
     def summary(item: ActionItem) -> dict[str, Any]:
@@ -89,8 +93,9 @@ async def similar_incidents(session: AsyncSession, *, incident: Incident, lookba
 
     similar = []
     for other in others:
+        assert other.triggered_at is not None  # the WHERE compares it with the window
         postmortem_id = postmortems.get(other.id)
-        items = by_postmortem.get(postmortem_id, [])
+        items = by_postmortem.get(postmortem_id, []) if postmortem_id is not None else []
         similar.append({
             "incident_id": str(other.id), "external_id": other.external_id, "title": other.title,
             "triggered_at": other.triggered_at.isoformat(),
@@ -101,7 +106,7 @@ async def similar_incidents(session: AsyncSession, *, incident: Incident, lookba
     return similar
 
 
-async def fetch_api_facts(reader: PagerDutyReader | None, external_id: str) -> tuple[ApiFacts, list[dict[str, str]]]:
+async def fetch_api_facts(reader: PagerDutyReads | None, external_id: str) -> tuple[ApiFacts, list[dict[str, str]]]:
     """Incident, log entries, alerts and notes, read concurrently; what could not be read becomes a gap."""
     if reader is None:
         return ApiFacts(), [{"source": "pagerduty_api", "what": "incident, log entries, alerts, notes",
@@ -133,10 +138,10 @@ async def finish(session: AsyncSession, *, packet_id: uuid.UUID, inputs: PacketI
     result = await session.execute(
         sa.update(EventPacket)
         .where(EventPacket.id == packet_id, EventPacket.status.not_in(FINISHED))
-        .values(status=PacketStatus.partial if inputs.gaps else PacketStatus.complete, content=content, sha256=canonical_sha256(content),
-                assembled_at=clock.now(), last_error=None)
+        .values(status=PacketStatus.partial if inputs.gaps else PacketStatus.complete, content=content,
+                sha256=canonical_sha256(content), assembled_at=clock.now(), last_error=None)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def record_failure(session: AsyncSession, *, packet_id: uuid.UUID, error: str, max_attempts: int) -> None:

@@ -146,7 +146,8 @@ def responders(events: Iterable[EventRecord], api: ApiFacts) -> list[dict[str, A
             add(assignee, "assigned")
     for key in ("assignments", "acknowledgements"):
         for item in (api.incident or {}).get(key) or ():
-            add(item.get("assignee") or item.get("acknowledger"), "assigned" if key == "assignments" else "acknowledged")
+            add(item.get("assignee") or item.get("acknowledger"),
+                "assigned" if key == "assignments" else "acknowledged")
     for note in api.notes or ():
         add(note.get("user"), "noted")
     return sorted(({**p, "roles": sorted(p["roles"])} for p in people.values()), key=lambda p: str(p["name"]))

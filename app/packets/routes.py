@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
@@ -13,8 +13,8 @@ from app.tokens.auth import ReadDep, WriteDep
 router = APIRouter(prefix="/api/v1/incidents/{incident_id}/packet", tags=["packets"],
                    responses=error_responses(401, 403, 404, 422))
 
-EMPTY = {"timeline": [], "alerts": [], "notes": [], "responders": [], "decision_points": [], "impact": {},
-         "similar_incidents": [], "gaps": []}
+EMPTY: dict[str, Any] = {"timeline": [], "alerts": [], "notes": [], "responders": [], "decision_points": [],
+                         "impact": {}, "similar_incidents": [], "gaps": []}
 
 
 def _public(packet: EventPacket, versions: list[service.VersionRow]) -> PacketPublic:

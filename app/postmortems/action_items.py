@@ -66,7 +66,8 @@ def status_changes(item: ActionItem, status: str) -> dict[str, Any]:
         closed_at = item.closed_at  # completed ↔ wont_do: it has been closed since then
     else:
         closed_at = now
-    return {"status": status, "completed_at": now if status == ActionItemStatus.completed else None, "closed_at": closed_at}
+    return {"status": status, "completed_at": now if status == ActionItemStatus.completed else None,
+            "closed_at": closed_at}
 
 
 async def update_action_item(session: AsyncSession, *, action_item_id: uuid.UUID, changes: dict[str, Any],

@@ -148,6 +148,7 @@ def _lint(text: str, indicators: tuple[Indicator, ...]) -> tuple[BlameIssue, ...
         sentence = text[start:end]
         exempt = [m.span() for m in _NEUTRAL_TERMS.finditer(text, start, end)]
         for match in pattern.finditer(text, start, end):
+            assert match.lastgroup is not None  # every alternative of the pattern is a named group
             indicator = by_group[match.lastgroup]
             # The actor is near the indicator; a bounded window keeps a wall of text linear.
             prefix = text[max(start, match.start() - _WINDOW):match.start()]
@@ -209,7 +210,9 @@ def _sentences(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    start = _MARKER.match(text, start, end).end()
+    marker = _MARKER.match(text, start, end)
+    assert marker is not None  # the pattern matches the empty string
+    start = marker.end()
     while end > start and text[end - 1].isspace():
         end -= 1
     if start < end:

@@ -36,8 +36,8 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Prose = Annotated[str, StringConstraints(max_length=100_000)]
 Statement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100_000)]
 IncidentRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-JiraKey = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z][A-Za-z0-9_]*-[0-9]+$",
-                                           max_length=50)]
+JiraKey = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                           pattern=r"^[A-Za-z][A-Za-z0-9_]*-[0-9]+$", max_length=50)]
 
 MAX_TAG_LENGTH = 100
 
@@ -110,15 +110,16 @@ class PostmortemCreate(Request):
 
 
 class PostmortemUpdate(Request):
-    title: Title = None
+    # A non-None type defaulting to None: omitted means unchanged, null is a 422 (module docstring).
+    title: Title = None  # type: ignore[assignment]
     summary: Prose | None = None
     what_went_well: Prose | None = None
     what_could_improve: Prose | None = None
     lessons: Prose | None = None
     facilitator: Name | None = None
-    participants: list[Participant] = Field(None, max_length=200)
-    incident_ids: list[IncidentRef] = Field(None, min_length=1, max_length=100)
-    similar_incidents_reviewed: bool = None
+    participants: list[Participant] = Field(None, max_length=200)  # type: ignore[arg-type]
+    incident_ids: list[IncidentRef] = Field(None, min_length=1, max_length=100)  # type: ignore[arg-type]
+    similar_incidents_reviewed: bool = None  # type: ignore[assignment]
 
 
 class Transition(Request):
@@ -221,13 +222,14 @@ class ActionItemCreate(TicketRequest):
 
 
 class ActionItemUpdate(TicketRequest):
-    title: Title = None
-    owner: Name = None
-    priority: Priority = None
-    due_date: date = None
-    durability: Durability = None
+    # A non-None type defaulting to None: omitted means unchanged, null is a 422 (module docstring).
+    title: Title = None  # type: ignore[assignment]
+    owner: Name = None  # type: ignore[assignment]
+    priority: Priority = None  # type: ignore[assignment]
+    due_date: date = None  # type: ignore[assignment]
+    durability: Durability = None  # type: ignore[assignment]
     description: Prose | None = None
-    status: ActionItemStatus = None
+    status: ActionItemStatus = None  # type: ignore[assignment]
     completion_notes: Prose | None = None
 
 
@@ -280,14 +282,15 @@ class FindingCreate(Request):
 
 
 class FindingUpdate(Request):
-    statement: Statement = None
-    category: Category = None
-    tags: Tags = None
-    impact: Level = None
-    effort: Level = None
-    decision: Decision = None
+    # A non-None type defaulting to None: omitted means unchanged, null is a 422 (module docstring).
+    statement: Statement = None  # type: ignore[assignment]
+    category: Category = None  # type: ignore[assignment]
+    tags: Tags = None  # type: ignore[assignment]
+    impact: Level = None  # type: ignore[assignment]
+    effort: Level = None  # type: ignore[assignment]
+    decision: Decision = None  # type: ignore[assignment]
     owner: Name | None = None
-    systemic: bool = None
+    systemic: bool = None  # type: ignore[assignment]
     proposal: Prose | None = None
 
 

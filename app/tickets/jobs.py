@@ -34,6 +34,7 @@ async def sync_ticket(ctx: JobContext, ticket_id: str) -> None:
             await sync.record_created(session, claim=claim, issue=issue, duplicates=duplicates)
             await session.commit()
         jira_key = issue.key
+    assert jira_key is not None  # without fields to create, the claim is of a ticket Jira owns: it has its key
     try:
         await runtime.jira.add_remote_link(
             jira_key, global_id=f"loopgate:action-item:{claim.action_item_id}",

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.dml import rowcount
 from app.core.settings import Settings
 from app.core.vendors import IssueRef, JiraClient
 from app.integrations.jira.client import JiraRejected
@@ -85,12 +86,12 @@ async def claim(session: AsyncSession, *, ticket_id: uuid.UUID, settings: Settin
                sa.or_(Ticket.lease_until.is_(None), Ticket.lease_until <= now))
         .values(lease_until=now + LEASE)
     )
-    if taken.rowcount != 1:
+    if rowcount(taken) != 1:
         return None
-    ticket = await session.get(Ticket, ticket_id, populate_existing=True)
-    item = await session.get(ActionItem, ticket.action_item_id)
-    finding = await session.get(Finding, item.finding_id)
-    postmortem = await session.get(Postmortem, finding.postmortem_id)
+    ticket = await session.get_one(Ticket, ticket_id, populate_existing=True)
+    item = await session.get_one(ActionItem, ticket.action_item_id)
+    finding = await session.get_one(Finding, item.finding_id)
+    postmortem = await session.get_one(Postmortem, finding.postmortem_id)
     if ticket.state in JIRA_OWNED:
         return Claim(ticket.id, item.id, postmortem.id, item.title, None, ticket.jira_key, False)
     search_first = ticket.attempts > 0
@@ -111,16 +112,18 @@ async def find_or_create(jira: JiraClient, claim: Claim, *, search_delay: float)
             found = await jira.issues_with_label(label)
         if found:
             return found[0], [issue.key for issue in found[1:]]
+    assert claim.fields is not None  # only a claim that creates the issue comes here
     return await jira.create_issue(claim.fields), []
 
 
 async def record_created(session: AsyncSession, *, claim: Claim, issue: IssueRef, duplicates: list[str]) -> None:
-    ticket = await session.get(Ticket, claim.ticket_id)
+    ticket = await session.get_one(Ticket, claim.ticket_id)
     if ticket.state != TicketState.creating:
         # Relinked by a person while this attempt ran: their link stands; report the extra issue.
         ticket.last_error = f"Jira issue {issue.key} was created for this item but it was relinked meanwhile"
         return
-    ticket.state, ticket.jira_key, ticket.jira_id, ticket.url = TicketState.created, issue.key, issue.issue_id, issue.url
+    ticket.state, ticket.jira_key = TicketState.created, issue.key
+    ticket.jira_id, ticket.url = issue.issue_id, issue.url
     ticket.status_category = ticket.status_category or "new"
     ticket.duplicate_keys = duplicates
     ticket.last_error = (f"duplicate Jira issues for this action item: {', '.join(duplicates)} "
@@ -133,7 +136,7 @@ async def record_created(session: AsyncSession, *, claim: Claim, issue: IssueRef
 
 async def record_failure(session: AsyncSession, *, claim: Claim, error: Exception, settings: Settings) -> None:
     """Keep the error; retry later with back-off, or give up (`failed`) after the last attempt."""
-    ticket = await session.get(Ticket, claim.ticket_id)
+    ticket = await session.get_one(Ticket, claim.ticket_id)
     now = clock.now()
     ticket.last_error = f"{type(error).__name__}: {error}"[:4000]
     ticket.lease_until = None
@@ -152,7 +155,7 @@ async def record_failure(session: AsyncSession, *, claim: Claim, error: Exceptio
 
 
 async def record_linked_back(session: AsyncSession, *, ticket_id: uuid.UUID) -> None:
-    ticket = await session.get(Ticket, ticket_id)
+    ticket = await session.get_one(Ticket, ticket_id)
     ticket.remote_link_added = True
     ticket.lease_until = ticket.next_attempt_at = None
     if not ticket.duplicate_keys:  # the duplicates note stays; a retried link's error does not

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def create_token(session: AsyncSession, *, name: str, scopes: list[str], actor: str) -> tuple[ApiToken, str]:
+async def create_token(session: AsyncSession, *, name: str, scopes: Sequence[str], actor: str) -> tuple[ApiToken, str]:
     """Create a token; returns the row and the secret, which is not stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, scopes=sorted(set(scopes)), secret_sha256=hash_secret(secret))

@@ -30,7 +30,7 @@ _NO_TICKET_BECAUSE = {
 def evaluate_postmortem(facts: PostmortemFacts, *, blame_blocking: bool = False) -> GateResult:
     """Evaluate every rule; blame language warns unless `blame_blocking`."""
     violations = [*_finding_rules(facts), *_action_item_rules(facts), *_packet_rules(facts)]
-    warnings = []
+    warnings: list[Violation] = []
     if facts.blame_issue_count > 0:
         blame = Violation(
             "blame_language",

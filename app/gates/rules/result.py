@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 # The order of DESIGN §3 (then the deploy gate); results are sorted by it, then by ids.
 CODE_ORDER: tuple[str, ...] = (
@@ -29,11 +30,11 @@ class Violation:
     message: str
     ids: tuple[str, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "ids": list(self.ids)}
 
 
-def _sort_key(violation: Violation) -> tuple:
+def _sort_key(violation: Violation) -> tuple[int, str, tuple[str, ...]]:
     rank = CODE_ORDER.index(violation.code) if violation.code in CODE_ORDER else len(CODE_ORDER)
     return (rank, violation.code, violation.ids)
 
@@ -56,7 +57,7 @@ class GateResult:
         ordered = tuple(sorted(violations, key=_sort_key))
         return cls(passed=not ordered, violations=ordered, warnings=tuple(sorted(warnings, key=_sort_key)))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
             "violations": [v.to_dict() for v in self.violations],

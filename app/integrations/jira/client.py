@@ -35,8 +35,9 @@ class JiraRejected(Exception):
 
 
 def _retry_after(error: JIRAError) -> float | None:
+    value = error.response.headers.get("Retry-After") if error.response is not None else None
     try:
-        return float(error.response.headers.get("Retry-After"))
+        return float(value) if value is not None else None
     except (AttributeError, TypeError, ValueError):
         return None
 
@@ -69,7 +70,7 @@ class JiraGateway:
             if self._client is None:
                 auth: dict[str, Any] = ({"basic_auth": (self._email, self._token)} if self._email
                                         else {"token_auth": self._token})
-                options = {"verify": self._ca_bundle} if self._ca_bundle else {}
+                options: dict[str, Any] = {"verify": self._ca_bundle} if self._ca_bundle else {}
                 self._client = JIRA(server=self.url, max_retries=0, timeout=self._timeout, get_server_info=True,
                                     options=options, **auth)
             return self._client
@@ -105,7 +106,9 @@ class JiraGateway:
 
     async def get_issue(self, key: str) -> IssueState:
         issue = await self._run("issue", key, fields=ISSUE_FIELDS)
-        return issue_state(issue.raw)
+        state = issue_state(issue.raw)
+        assert state is not None  # an issue read by key has its id and key
+        return state
 
     async def add_remote_link(self, key: str, *, global_id: str, url: str, title: str) -> None:
         """A link from the issue back to Loopgate; Jira updates instead of adding when `global_id` repeats."""

@@ -54,7 +54,7 @@ def parse_jira_time(value: object) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def issue_state(issue: dict[str, Any]) -> IssueState | None:
+def issue_state(issue: object) -> IssueState | None:
     """The state of an issue as a webhook or the REST API gives it; None without an id or key."""
     if not isinstance(issue, dict) or not (issue.get("id") or issue.get("key")):
         return None

@@ -43,7 +43,7 @@ def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
 
 def build_client(*, api_url: str, token: str, ca_bundle: str | None, timeout: float) -> pagerduty.RestApiV2Client:
     client = pagerduty.RestApiV2Client(token, base_url=api_url, verify=ssl_context(ca_bundle))
-    client.timeout = timeout
+    client.timeout = timeout  # type: ignore[assignment]  # typed int from its default (60); httpx takes a float
     client.max_network_attempts = 0  # a network error surfaces at once; RetryPolicy decides
     # With these two, every 429 comes straight back to us instead of the package's endless loop.
     client.retry = {429: 1}

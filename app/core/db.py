@@ -2,10 +2,11 @@
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Select, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-T = TypeVar("T", bound=tuple[Any, ...])
+Ts = TypeVarTuple("Ts")
 R = TypeVar("R")
 
 NAMING_CONVENTION = {
@@ -73,26 +74,28 @@ class PayloadJSON(sa.TypeDecorator[Any]):
         return process
 
 
-def insert_for(session: AsyncSession, table: Any) -> Any:
+def dialect_of(session: AsyncSession) -> str:
+    """The session's backend: "postgresql" or "sqlite"."""
+    return session.get_bind().dialect.name
+
+
+def insert_for(session: AsyncSession, table: type[Any]) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that supports ON CONFLICT on the session's backend."""
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+    return postgresql.insert(table) if dialect_of(session) == "postgresql" else sqlite.insert(table)
 
 
-def lock_for_update(session: AsyncSession, query: Select[T], *, skip_locked: bool = False) -> Select[T]:
+def lock_for_update(session: AsyncSession, query: Select[*Ts], *,
+                    skip_locked: bool = False) -> Select[*Ts]:
     """Row locks on PostgreSQL (`skip_locked`: leave rows another transaction holds); SQLite serialises
     writers on its own."""
-    if session.bind.dialect.name != "postgresql":
+    if dialect_of(session) != "postgresql":
         return query
     return query.with_for_update(skip_locked=skip_locked)
 
 
 async def serialize_on(session: AsyncSession, key: str) -> None:
     """Hold a transaction-scoped lock on `key` (PostgreSQL); SQLite already has one writer at a time."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
 
 

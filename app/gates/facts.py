@@ -10,6 +10,7 @@ import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.settings import Settings
 from app.gates.rules import (
@@ -38,13 +39,13 @@ from app.postmortems.reads import incident_ids_for
 # The gate reads plain columns in one query: building ORM objects for every finding, action
 # item and ticket cost more than the queries themselves (bench/gate.py).
 _GATE_ROWS = (
-    sa.select(Finding.id, Finding.decision, Finding.systemic, Finding.proposal, Finding.statement,
-              ActionItem.id, ActionItem.owner, ActionItem.priority, ActionItem.due_date, ActionItem.status,
-              Ticket.state, Ticket.jira_key)
-    .outerjoin(ActionItem, ActionItem.finding_id == Finding.id)
-    .outerjoin(Ticket, Ticket.action_item_id == ActionItem.id)
-    .where(Finding.postmortem_id == sa.bindparam("postmortem_id"))
-    .order_by(Finding.created_at, Finding.id, ActionItem.created_at, ActionItem.id)
+    sa.select(col(Finding.id), col(Finding.decision), col(Finding.systemic), col(Finding.proposal),
+              col(Finding.statement), col(ActionItem.id), col(ActionItem.owner), col(ActionItem.priority),
+              col(ActionItem.due_date), col(ActionItem.status), col(Ticket.state), col(Ticket.jira_key))
+    .outerjoin(ActionItem, col(ActionItem.finding_id) == col(Finding.id))
+    .outerjoin(Ticket, col(Ticket.action_item_id) == col(ActionItem.id))
+    .where(col(Finding.postmortem_id) == sa.bindparam("postmortem_id"))
+    .order_by(col(Finding.created_at), col(Finding.id), col(ActionItem.created_at), col(ActionItem.id))
 )
 
 
@@ -86,20 +87,21 @@ async def service_facts(session: AsyncSession, *, service: str, settings: Settin
                         ) -> tuple[list[ServiceActionItemFacts], list[RequiredPostmortemFacts]]:
     """A service's action items (any postmortem covering one of its incidents), and its resolved incidents
     whose severity requires a postmortem, each with the most advanced postmortem covering it."""
-    postmortems_of_service = (sa.select(PostmortemIncident.postmortem_id)
-                              .join(Incident, Incident.id == PostmortemIncident.incident_id)
+    postmortems_of_service = (sa.select(col(PostmortemIncident.postmortem_id))
+                              .join(Incident, col(Incident.id) == col(PostmortemIncident.incident_id))
                               .where(of_service(service)))
     items = await session.execute(
-        sa.select(ActionItem.id, ActionItem.priority, ActionItem.status, ActionItem.due_date)
-        .join(Finding, Finding.id == ActionItem.finding_id)
-        .where(Finding.postmortem_id.in_(postmortems_of_service)))
+        sa.select(col(ActionItem.id), col(ActionItem.priority), col(ActionItem.status), col(ActionItem.due_date))
+        .join(Finding, col(Finding.id) == col(ActionItem.finding_id))
+        .where(col(Finding.postmortem_id).in_(postmortems_of_service)))
     incidents = await session.execute(
-        sa.select(Incident.id, Incident.resolved_at, Incident.severity, Postmortem.id, Postmortem.status)
-        .outerjoin(PostmortemIncident, PostmortemIncident.incident_id == Incident.id)
-        .outerjoin(Postmortem, Postmortem.id == PostmortemIncident.postmortem_id)
-        .where(of_service(service), Incident.resolved_at.is_not(None),
-               Incident.merged_into_external_id.is_(None),
-               Incident.severity.in_(settings.postmortem_required_severities)))
+        sa.select(col(Incident.id), col(Incident.resolved_at), col(Incident.severity), col(Postmortem.id),
+                  col(Postmortem.status))
+        .outerjoin(PostmortemIncident, col(PostmortemIncident.incident_id) == col(Incident.id))
+        .outerjoin(Postmortem, col(Postmortem.id) == col(PostmortemIncident.postmortem_id))
+        .where(of_service(service), col(Incident.resolved_at).is_not(None),
+               col(Incident.merged_into_external_id).is_(None),
+               col(Incident.severity).in_(settings.postmortem_required_severities)))
     required: dict[uuid.UUID, RequiredPostmortemFacts] = {}
     for incident_id, resolved_at, severity, postmortem_id, status in incidents:
         assert resolved_at is not None and severity is not None  # the WHERE requires both

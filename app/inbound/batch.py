@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import aiosqlite
+import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,7 +46,7 @@ class _Binder:
     """The columns' bind processors, as SQLAlchemy would apply them for this dialect."""
 
     def __init__(self, dialect: Dialect) -> None:
-        table = InboundEvent.__table__
+        table = sa.inspect(InboundEvent).local_table
         self._processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
 
     def bind(self, row: Row) -> list[Any]:

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import clock, events
 from app.core.db import insert_for, lock_for_update, serialize_on
@@ -85,21 +86,22 @@ async def _lock_or_create(session: AsyncSession, *, external_id: str) -> Inciden
                 teams=[], assignees=[], reopened_count=0, created_at=clock.now())
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
     )
-    query = sa.select(Incident).where(Incident.source == "pagerduty", Incident.external_id == external_id)
+    query = sa.select(Incident).where(col(Incident.source) == "pagerduty", col(Incident.external_id) == external_id)
     return (await session.scalars(lock_for_update(session, query).execution_options(populate_existing=True))).one()
 
 
 async def history(session: AsyncSession, incident_id: uuid.UUID) -> list[EventRecord]:
     """Every PagerDuty event recorded for an incident, in no particular order."""
     rows = await session.execute(
-        sa.select(IncidentEvent.event_id, IncidentEvent.event_type, IncidentEvent.occurred_at, IncidentEvent.agent,
-                  IncidentEvent.data).where(IncidentEvent.incident_id == incident_id)
+        sa.select(col(IncidentEvent.event_id), col(IncidentEvent.event_type), col(IncidentEvent.occurred_at),
+                  col(IncidentEvent.agent),
+                  col(IncidentEvent.data)).where(col(IncidentEvent.incident_id) == incident_id)
     )
     return [EventRecord(*row) for row in rows]
 
 
 async def _replace_teams(session: AsyncSession, incident: Incident) -> None:
-    await session.execute(sa.delete(IncidentTeam).where(IncidentTeam.incident_id == incident.id))
+    await session.execute(sa.delete(IncidentTeam).where(col(IncidentTeam.incident_id) == incident.id))
     teams = {team["id"]: team.get("name") for team in incident.teams}
     session.add_all(IncidentTeam(incident_id=incident.id, team_id=tid, team_name=name) for tid, name in teams.items())
 
@@ -126,19 +128,19 @@ async def pending_relinks(session: AsyncSession, *, requested_before: datetime,
                           limit: int = 1000) -> list[tuple[str, datetime]]:
     """Relinks requested before `requested_before` and not yet done (their job was lost or failed)."""
     rows = await session.execute(
-        sa.select(RepeatRelink.fingerprint, RepeatRelink.around)
-        .where(RepeatRelink.requested_at < requested_before).order_by(RepeatRelink.requested_at).limit(limit)
+        sa.select(col(RepeatRelink.fingerprint), col(RepeatRelink.around))
+        .where(col(RepeatRelink.requested_at) < requested_before).order_by(col(RepeatRelink.requested_at)).limit(limit)
     )
     return [(fingerprint, around) for fingerprint, around in rows]
 
 
 async def relink_requested(session: AsyncSession, *, fingerprint: str, around: datetime, lookback: timedelta) -> None:
     """Recompute one requested relink and clear the request, unless it was requested again meanwhile."""
-    key = (RepeatRelink.fingerprint == fingerprint, RepeatRelink.around == around)
-    token = await session.scalar(sa.select(RepeatRelink.token).where(*key))
+    key = (col(RepeatRelink.fingerprint) == fingerprint, col(RepeatRelink.around) == around)
+    token = await session.scalar(sa.select(col(RepeatRelink.token)).where(*key))
     await link_repeats(session, fingerprint=fingerprint, around=around, lookback=lookback)
     if token is not None:
-        await session.execute(sa.delete(RepeatRelink).where(*key, RepeatRelink.token == token))
+        await session.execute(sa.delete(RepeatRelink).where(*key, col(RepeatRelink.token) == token))
 
 
 async def link_repeats(session: AsyncSession, *, fingerprint: str | None, around: datetime | None,
@@ -153,10 +155,10 @@ async def link_repeats(session: AsyncSession, *, fingerprint: str | None, around
     # Two linkings of one fingerprint at once would not see each other's writes.
     await serialize_on(session, f"fingerprint:{fingerprint}")
     rows = (await session.execute(
-        sa.select(Incident.id, Incident.triggered_at, Incident.repeat_of_id)
-        .where(Incident.fingerprint == fingerprint,
-               Incident.triggered_at >= around - lookback, Incident.triggered_at <= around + lookback)
-        .order_by(Incident.triggered_at, Incident.id)
+        sa.select(col(Incident.id), col(Incident.triggered_at), col(Incident.repeat_of_id))
+        .where(col(Incident.fingerprint) == fingerprint,
+               col(Incident.triggered_at) >= around - lookback, col(Incident.triggered_at) <= around + lookback)
+        .order_by(col(Incident.triggered_at), col(Incident.id))
     )).all()
     latest_before: tuple[uuid.UUID, datetime] | None = None  # the newest incident strictly earlier
     group: tuple[uuid.UUID, datetime] | None = None  # the newest incident at the current trigger time
@@ -168,7 +170,8 @@ async def link_repeats(session: AsyncSession, *, fingerprint: str | None, around
         in_window = latest_before is not None and triggered_at - latest_before[1] <= lookback
         wanted = latest_before[0] if in_window and latest_before is not None else None
         if triggered_at >= around and wanted != repeat_of_id:
-            await session.execute(sa.update(Incident).where(Incident.id == incident_id).values(repeat_of_id=wanted))
+            await session.execute(
+                sa.update(Incident).where(col(Incident.id) == incident_id).values(repeat_of_id=wanted))
 
 
 async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident:
@@ -189,15 +192,16 @@ async def list_incidents(
     if service:
         query = query.where(of_service(service))
     if team:
-        teams = sa.select(IncidentTeam.incident_id).where(sa.or_(IncidentTeam.team_id == team,
-                                                                  IncidentTeam.team_name == team))
-        query = query.where(Incident.id.in_(teams))
+        teams = sa.select(col(IncidentTeam.incident_id)).where(sa.or_(col(IncidentTeam.team_id) == team,
+                                                                  col(IncidentTeam.team_name) == team))
+        query = query.where(col(Incident.id).in_(teams))
     if status:
-        query = query.where(Incident.status == status)
+        query = query.where(col(Incident.status) == status)
     if severity:
-        query = query.where(Incident.severity == severity)
+        query = query.where(col(Incident.severity) == severity)
     if since:
-        query = query.where(Incident.triggered_at >= since)
+        query = query.where(col(Incident.triggered_at) >= since)
     if until:
-        query = query.where(Incident.triggered_at < until)
-    return await paginate(session, query, order=(Incident.triggered_at, Incident.id), limit=limit, cursor=cursor)
+        query = query.where(col(Incident.triggered_at) < until)
+    return await paginate(session, query, order=(col(Incident.triggered_at), col(Incident.id)), limit=limit,
+                          cursor=cursor)

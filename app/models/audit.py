@@ -25,7 +25,8 @@ class AuditEntry(SQLModel, table=True):
 
 
 def record(
-    session: AsyncSession, *, actor: str, action: str, entity: str, entity_id: object, diff: dict[str, Any] | None = None
+    session: AsyncSession, *, actor: str, action: str, entity: str, entity_id: object, diff: dict[str,
+                                                                                                  Any] | None = None
 ) -> AuditEntry:
     """Add an audit entry to the session; it commits with the change it describes."""
     entry = AuditEntry(actor=actor, action=action, entity=entity, entity_id=str(entity_id), diff=diff)

@@ -3,7 +3,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.core.db import JSONType, UTCDateTime
 from app.models.base import created_at, uuid_pk
@@ -89,12 +89,12 @@ class RepeatRelink(SQLModel, table=True):
 
 def of_service(service: str) -> sa.ColumnElement[bool]:
     """Incidents of a service named by its PagerDuty id or its name."""
-    return sa.or_(Incident.service_id == service, Incident.service_name == service)
+    return sa.or_(col(Incident.service_id) == service, col(Incident.service_name) == service)
 
 
 def by_reference(ref: str) -> sa.ColumnElement[bool]:
     """The incident named by its Loopgate id (a UUID) or its PagerDuty id."""
     try:
-        return Incident.id == uuid.UUID(ref)
+        return col(Incident.id) == uuid.UUID(ref)
     except ValueError:
-        return Incident.external_id == ref
+        return col(Incident.external_id) == ref

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.core.db import JSONType, UTCDateTime
 from app.models.base import created_at, uuid_pk
@@ -147,4 +147,4 @@ def is_overdue(item: ActionItem, *, on: date) -> bool:
 
 def overdue_condition(on: date) -> sa.ColumnElement[bool]:
     """`is_overdue` as SQL, for queries over action items."""
-    return sa.and_(ActionItem.status.in_(OPEN_STATUSES), ActionItem.due_date < on)
+    return sa.and_(col(ActionItem.status).in_(OPEN_STATUSES), col(ActionItem.due_date) < on)

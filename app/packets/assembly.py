@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import clock
 from app.core.db import lock_for_update
@@ -39,7 +40,7 @@ def canonical_sha256(content: dict[str, Any]) -> str:
 
 async def claim(session: AsyncSession, *, packet_id: uuid.UUID) -> EventPacket | None:
     """The packet, now `assembling`; None when another run already finished it."""
-    query = lock_for_update(session, sa.select(EventPacket).where(EventPacket.id == packet_id))
+    query = lock_for_update(session, sa.select(EventPacket).where(col(EventPacket.id) == packet_id))
     packet = await session.scalar(query)
     if packet is None or packet.status in FINISHED:
         return None
@@ -52,11 +53,11 @@ async def gather_inputs(session: AsyncSession, *, packet: EventPacket, lookback_
     """Everything the database knows: the incident, its webhook history, statements, similar incidents."""
     incident = await session.get_one(Incident, packet.incident_id)
     statements = await session.scalars(
-        sa.select(PacketStatement).where(PacketStatement.incident_id == incident.id,
-                                         PacketStatement.created_at <= packet.requested_at)
-        .order_by(PacketStatement.created_at))
+        sa.select(PacketStatement).where(col(PacketStatement.incident_id) == incident.id,
+                                         col(PacketStatement.created_at) <= packet.requested_at)
+        .order_by(col(PacketStatement.created_at)))
     return PacketInputs(
-        incident={column.key: getattr(incident, column.key) for column in Incident.__table__.columns},
+        incident=incident.model_dump(),
         events=await history(session, incident.id),
         statements=[{"author": s.author, "text": s.text, "at": s.created_at.isoformat()} for s in statements],
         similar_incidents=await similar_incidents(session, incident=incident, lookback=timedelta(days=lookback_days)),
@@ -69,19 +70,19 @@ async def similar_incidents(session: AsyncSession, *, incident: Incident, lookba
     if incident.triggered_at is None:
         return []
     others = list(await session.scalars(
-        sa.select(Incident).where(Incident.fingerprint == incident.fingerprint, Incident.id != incident.id,
-                                  Incident.triggered_at >= incident.triggered_at - lookback,
-                                  Incident.triggered_at <= incident.triggered_at)
-        .order_by(Incident.triggered_at.desc())))
+        sa.select(Incident).where(col(Incident.fingerprint) == incident.fingerprint, col(Incident.id) != incident.id,
+                                  col(Incident.triggered_at) >= incident.triggered_at - lookback,
+                                  col(Incident.triggered_at) <= incident.triggered_at)
+        .order_by(col(Incident.triggered_at).desc())))
     postmortems = dict((await session.execute(
-        sa.select(PostmortemIncident.incident_id, PostmortemIncident.postmortem_id)
-        .where(PostmortemIncident.incident_id.in_([other.id for other in others]))
-        .order_by(PostmortemIncident.postmortem_id))).all()) if others else {}
+        sa.select(col(PostmortemIncident.incident_id), col(PostmortemIncident.postmortem_id))
+        .where(col(PostmortemIncident.incident_id).in_([other.id for other in others]))
+        .order_by(col(PostmortemIncident.postmortem_id)))).all()) if others else {}
     open_items: Iterable[Row[uuid.UUID, ActionItem]] = await session.execute(
-        sa.select(Finding.postmortem_id, ActionItem)
-        .join(ActionItem, ActionItem.finding_id == Finding.id)
-        .where(Finding.postmortem_id.in_(set(postmortems.values())), ActionItem.status.in_(OPEN_STATUSES))
-        .order_by(ActionItem.due_date, ActionItem.id)) if postmortems else []
+        sa.select(col(Finding.postmortem_id), ActionItem)
+        .join(ActionItem, col(ActionItem.finding_id) == col(Finding.id))
+        .where(col(Finding.postmortem_id).in_(set(postmortems.values())), col(ActionItem.status).in_(OPEN_STATUSES))
+        .order_by(col(ActionItem.due_date), col(ActionItem.id))) if postmortems else []
     by_postmortem: dict[uuid.UUID, list[ActionItem]] = {}
     for item_postmortem_id, item in open_items:
         by_postmortem.setdefault(item_postmortem_id, []).append(item)
@@ -137,7 +138,7 @@ async def finish(session: AsyncSession, *, packet_id: uuid.UUID, inputs: PacketI
     content = build_content(inputs)
     result = await session.execute(
         sa.update(EventPacket)
-        .where(EventPacket.id == packet_id, EventPacket.status.not_in(FINISHED))
+        .where(col(EventPacket.id) == packet_id, col(EventPacket.status).not_in(FINISHED))
         .values(status=PacketStatus.partial if inputs.gaps else PacketStatus.complete, content=content,
                 sha256=canonical_sha256(content), assembled_at=clock.now(), last_error=None)
     )

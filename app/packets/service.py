@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.db import lock_for_update
 from app.core.errors import NotFound
@@ -22,12 +23,13 @@ async def request_packet(session: AsyncSession, *, incident: Incident, reason: s
     """Add a `pending` version; the assembly job is sent once this transaction commits."""
     # Versions are numbered in the INSERT itself (atomic on SQLite); on PostgreSQL the incident's
     # row lock orders concurrent requests for the same incident.
-    await session.execute(lock_for_update(session, sa.select(Incident.id).where(Incident.id == incident.id)))
-    next_version = (sa.select(sa.func.coalesce(sa.func.max(EventPacket.version), 0) + 1)
-                    .where(EventPacket.incident_id == incident.id).scalar_subquery())
+    await session.execute(lock_for_update(session, sa.select(col(Incident.id)).where(col(Incident.id) == incident.id)))
+    next_version = (sa.select(sa.func.coalesce(sa.func.max(col(EventPacket.version)), 0) + 1)
+                    .where(col(EventPacket.incident_id) == incident.id).scalar_subquery())
     due = incident.resolved_at + timedelta(hours=sla_hours) if incident.resolved_at else None
-    packet = EventPacket(incident_id=incident.id, version=next_version, status=PacketStatus.pending, reason=reason,
-                         sla_due_at=due, attempts=0)
+    # `version` is a SQL expression, evaluated by the INSERT.
+    packet = EventPacket(incident_id=incident.id, version=next_version,  # type: ignore[arg-type]
+                         status=PacketStatus.pending, reason=reason, sla_due_at=due, attempts=0)
     session.add(packet)
     await session.flush()
     await session.refresh(packet, ["version"])
@@ -57,17 +59,17 @@ async def latest_packets(session: AsyncSession, *, incident_ids: Sequence[uuid.U
     if not incident_ids:
         return {}
     newest = (
-        sa.select(EventPacket.incident_id, sa.func.max(EventPacket.version).label("version"))
-        .where(EventPacket.incident_id.in_(incident_ids))
-        .group_by(EventPacket.incident_id)
+        sa.select(col(EventPacket.incident_id), sa.func.max(col(EventPacket.version)).label("version"))
+        .where(col(EventPacket.incident_id).in_(incident_ids))
+        .group_by(col(EventPacket.incident_id))
         .subquery()
     )
     # Only the status and the similar incidents' ids: the content may be megabytes.
     rows = await session.execute(
-        sa.select(EventPacket.incident_id, EventPacket.version, EventPacket.status,
-                  EventPacket.content["similar_incidents"])
-        .join(newest, sa.and_(EventPacket.incident_id == newest.c.incident_id,
-                              EventPacket.version == newest.c.version))
+        sa.select(col(EventPacket.incident_id), col(EventPacket.version), col(EventPacket.status),
+                  col(EventPacket.content)["similar_incidents"])
+        .join(newest, sa.and_(col(EventPacket.incident_id) == newest.c.incident_id,
+                              col(EventPacket.version) == newest.c.version))
     )
     return {
         incident_id: PacketSummary(incident_id, version, status,
@@ -80,13 +82,13 @@ async def get_packet(session: AsyncSession, *, incident: Incident, version: int 
                      ) -> tuple[EventPacket, list[VersionRow]]:
     """A version of the incident's packet (the newest by default) and the list of all versions."""
     versions = [VersionRow(*row) for row in await session.execute(
-        sa.select(EventPacket.version, EventPacket.status, EventPacket.assembled_at)
-        .where(EventPacket.incident_id == incident.id).order_by(EventPacket.version))]
+        sa.select(col(EventPacket.version), col(EventPacket.status), col(EventPacket.assembled_at))
+        .where(col(EventPacket.incident_id) == incident.id).order_by(col(EventPacket.version)))]
     if not versions:
         raise NotFound(f"Incident {incident.external_id} has no Event Packet yet.")
     wanted = versions[-1].version if version is None else version
     packet = await session.scalar(
-        sa.select(EventPacket).where(EventPacket.incident_id == incident.id, EventPacket.version == wanted))
+        sa.select(EventPacket).where(col(EventPacket.incident_id) == incident.id, col(EventPacket.version) == wanted))
     if packet is None:
         raise NotFound(f"Incident {incident.external_id} has no packet version {version}.",
                        details={"versions": [v.version for v in versions]})
@@ -112,6 +114,7 @@ async def on_incident_resolved(session: AsyncSession, event: IncidentResolved, *
 async def unfinished(session: AsyncSession, *, requested_before: datetime, limit: int = 1000) -> list[uuid.UUID]:
     """Versions still pending or assembling long after they were asked for (a lost or failed job)."""
     return list(await session.scalars(
-        sa.select(EventPacket.id).where(EventPacket.status.in_((PacketStatus.pending, PacketStatus.assembling)),
-                                        EventPacket.requested_at < requested_before)
-        .order_by(EventPacket.requested_at).limit(limit)))
+        sa.select(col(EventPacket.id)).where(col(EventPacket.status).in_((PacketStatus.pending,
+                                                                          PacketStatus.assembling)),
+                                        col(EventPacket.requested_at) < requested_before)
+        .order_by(col(EventPacket.requested_at)).limit(limit)))

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import clock
 from app.core.pagination import Page, paginate
@@ -105,18 +106,19 @@ async def list_action_items(
     of the item's postmortem; `overdue` compares due dates with today in UTC."""
     query = sa.select(ActionItem)
     if owner:
-        query = query.where(ActionItem.owner == owner)
+        query = query.where(col(ActionItem.owner) == owner)
     if status:
-        query = query.where(ActionItem.status == status)
+        query = query.where(col(ActionItem.status) == status)
     if priority:
-        query = query.where(ActionItem.priority == priority)
+        query = query.where(col(ActionItem.priority) == priority)
     if overdue is not None:
         late = overdue_condition(today())
         query = query.where(late if overdue else sa.not_(late))
     if service:
-        postmortems = (sa.select(PostmortemIncident.postmortem_id)
-                       .join(Incident, Incident.id == PostmortemIncident.incident_id)
+        postmortems = (sa.select(col(PostmortemIncident.postmortem_id))
+                       .join(Incident, col(Incident.id) == col(PostmortemIncident.incident_id))
                        .where(of_service(service)))
-        findings = sa.select(Finding.id).where(Finding.postmortem_id.in_(postmortems))
-        query = query.where(ActionItem.finding_id.in_(findings))
-    return await paginate(session, query, order=(ActionItem.created_at, ActionItem.id), limit=limit, cursor=cursor)
+        findings = sa.select(col(Finding.id)).where(col(Finding.postmortem_id).in_(postmortems))
+        query = query.where(col(ActionItem.finding_id).in_(findings))
+    return await paginate(session, query, order=(col(ActionItem.created_at), col(ActionItem.id)), limit=limit,
+                          cursor=cursor)

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.pagination import Page, paginate
 from app.models import audit
@@ -22,7 +23,7 @@ from app.postmortems.service import ensure_open
 
 
 async def _replace_tags(session: AsyncSession, finding_id: uuid.UUID, tags: Sequence[str]) -> None:
-    await session.execute(sa.delete(FindingTag).where(FindingTag.finding_id == finding_id))
+    await session.execute(sa.delete(FindingTag).where(col(FindingTag.finding_id) == finding_id))
     session.add_all(FindingTag(finding_id=finding_id, tag=tag) for tag in tags)
 
 
@@ -65,11 +66,12 @@ async def delete_finding(session: AsyncSession, *, finding_id: uuid.UUID, actor:
     """Delete a finding with its tags and action items. 409 once its postmortem is closed."""
     finding = await get_finding(session, finding_id=finding_id)
     ensure_open(await get_postmortem(session, postmortem_id=finding.postmortem_id, lock=True))
-    item_ids = list(await session.scalars(sa.select(ActionItem.id).where(ActionItem.finding_id == finding.id)))
+    item_ids = list(await session.scalars(
+        sa.select(col(ActionItem.id)).where(col(ActionItem.finding_id) == finding.id)))
     # Deleted explicitly rather than through the foreign keys' ON DELETE CASCADE, so that the
     # audit entry and the database agree whatever the backend's foreign key enforcement.
-    await session.execute(sa.delete(ActionItem).where(ActionItem.finding_id == finding.id))
-    await session.execute(sa.delete(FindingTag).where(FindingTag.finding_id == finding.id))
+    await session.execute(sa.delete(ActionItem).where(col(ActionItem.finding_id) == finding.id))
+    await session.execute(sa.delete(FindingTag).where(col(FindingTag.finding_id) == finding.id))
     await session.delete(finding)
     audit.record(session, actor=actor, action="finding.deleted", entity="finding", entity_id=finding.id,
                  diff={"postmortem_id": str(finding.postmortem_id), "statement": finding.statement,
@@ -91,14 +93,15 @@ async def list_findings(session: AsyncSession, *, tag: str | None = None, catego
     """
     query = sa.select(Finding)
     if tag is not None:
-        tagged = sa.select(FindingTag.finding_id).where(FindingTag.tag == normalise_tag(tag))
-        query = query.where(Finding.id.in_(tagged))
+        tagged = sa.select(col(FindingTag.finding_id)).where(col(FindingTag.tag) == normalise_tag(tag))
+        query = query.where(col(Finding.id).in_(tagged))
     if category:
-        query = query.where(Finding.category == category)
+        query = query.where(col(Finding.category) == category)
     if decision:
-        query = query.where(Finding.decision == decision)
+        query = query.where(col(Finding.decision) == decision)
     if postmortem_id:
-        query = query.where(Finding.postmortem_id == postmortem_id)
+        query = query.where(col(Finding.postmortem_id) == postmortem_id)
     if q and q.strip():
-        query = query.where(sa.or_(_contains(Finding.statement, q.strip()), _contains(Finding.proposal, q.strip())))
-    return await paginate(session, query, order=(Finding.created_at, Finding.id), limit=limit, cursor=cursor)
+        query = query.where(sa.or_(_contains(col(Finding.statement), q.strip()), _contains(col(Finding.proposal),
+                                                                                           q.strip())))
+    return await paginate(session, query, order=(col(Finding.created_at), col(Finding.id)), limit=limit, cursor=cursor)

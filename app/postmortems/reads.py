@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.db import lock_for_update
 from app.core.errors import NotFound
@@ -54,9 +55,9 @@ async def incident_ids_for(session: AsyncSession, *,
                            postmortem_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
     """Each postmortem's incident ids, in the order the author gave them."""
     rows = await session.execute(
-        sa.select(PostmortemIncident.postmortem_id, PostmortemIncident.incident_id)
-        .where(PostmortemIncident.postmortem_id.in_(postmortem_ids))
-        .order_by(PostmortemIncident.postmortem_id, PostmortemIncident.position)
+        sa.select(col(PostmortemIncident.postmortem_id), col(PostmortemIncident.incident_id))
+        .where(col(PostmortemIncident.postmortem_id).in_(postmortem_ids))
+        .order_by(col(PostmortemIncident.postmortem_id), col(PostmortemIncident.position))
     )
     by_postmortem: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for postmortem_id, incident_id in rows:
@@ -67,15 +68,16 @@ async def incident_ids_for(session: AsyncSession, *,
 async def findings_of(session: AsyncSession, *, postmortem_id: uuid.UUID) -> list[Finding]:
     """A postmortem's findings, oldest first (the order they were agreed)."""
     return list(await session.scalars(
-        sa.select(Finding).where(Finding.postmortem_id == postmortem_id).order_by(Finding.created_at, Finding.id)
+        sa.select(Finding).where(col(Finding.postmortem_id) == postmortem_id).order_by(col(Finding.created_at),
+                                                                                       col(Finding.id))
     ))
 
 
 async def tags_for(session: AsyncSession, *, finding_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     """Each finding's tags, alphabetically."""
     rows = await session.execute(
-        sa.select(FindingTag.finding_id, FindingTag.tag).where(FindingTag.finding_id.in_(finding_ids))
-        .order_by(FindingTag.finding_id, FindingTag.tag)
+        sa.select(col(FindingTag.finding_id), col(FindingTag.tag)).where(col(FindingTag.finding_id).in_(finding_ids))
+        .order_by(col(FindingTag.finding_id), col(FindingTag.tag))
     )
     by_finding: dict[uuid.UUID, list[str]] = defaultdict(list)
     for finding_id, tag in rows:
@@ -87,8 +89,8 @@ async def action_items_for(session: AsyncSession, *,
                            finding_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[ActionItem]]:
     """Each finding's action items, oldest first."""
     items = await session.scalars(
-        sa.select(ActionItem).where(ActionItem.finding_id.in_(finding_ids))
-        .order_by(ActionItem.created_at, ActionItem.id)
+        sa.select(ActionItem).where(col(ActionItem.finding_id).in_(finding_ids))
+        .order_by(col(ActionItem.created_at), col(ActionItem.id))
     )
     by_finding: dict[uuid.UUID, list[ActionItem]] = defaultdict(list)
     for item in items:
@@ -99,7 +101,8 @@ async def action_items_for(session: AsyncSession, *,
 async def postmortem_ids_for(session: AsyncSession, *,
                              finding_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     """The postmortem of each finding."""
-    rows = await session.execute(sa.select(Finding.id, Finding.postmortem_id).where(Finding.id.in_(finding_ids)))
+    rows = await session.execute(sa.select(col(Finding.id),
+                                           col(Finding.postmortem_id)).where(col(Finding.id).in_(finding_ids)))
     return dict(rows.tuples().all())
 
 
@@ -107,7 +110,7 @@ async def tickets_for(session: AsyncSession, *, action_item_ids: Sequence[uuid.U
     """The Jira ticket of each action item that has one."""
     if not action_item_ids:
         return {}
-    rows = await session.scalars(sa.select(Ticket).where(Ticket.action_item_id.in_(list(action_item_ids))))
+    rows = await session.scalars(sa.select(Ticket).where(col(Ticket.action_item_id).in_(list(action_item_ids))))
     return {ticket.action_item_id: ticket for ticket in rows}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import clock
 from app.core.errors import Unprocessable
@@ -52,8 +53,8 @@ async def resolve_incidents(session: AsyncSession, *, refs: Sequence[str]) -> li
         except ValueError:
             pass
     rows = (await session.execute(
-        sa.select(Incident.id, Incident.external_id)
-        .where(sa.or_(Incident.id.in_(list(uuids.values())), Incident.external_id.in_(list(refs))))
+        sa.select(col(Incident.id), col(Incident.external_id))
+        .where(sa.or_(col(Incident.id).in_(list(uuids.values())), col(Incident.external_id).in_(list(refs))))
     )).all()
     known_ids = {row.id for row in rows}
     by_external = {row.external_id: row.id for row in rows}
@@ -74,7 +75,7 @@ async def resolve_incidents(session: AsyncSession, *, refs: Sequence[str]) -> li
 
 
 async def _link_incidents(session: AsyncSession, postmortem_id: uuid.UUID, incident_ids: Sequence[uuid.UUID]) -> None:
-    await session.execute(sa.delete(PostmortemIncident).where(PostmortemIncident.postmortem_id == postmortem_id))
+    await session.execute(sa.delete(PostmortemIncident).where(col(PostmortemIncident.postmortem_id) == postmortem_id))
     session.add_all(PostmortemIncident(postmortem_id=postmortem_id, incident_id=incident_id, position=position)
                     for position, incident_id in enumerate(incident_ids))
 
@@ -176,9 +177,11 @@ async def list_postmortems(session: AsyncSession, *, status: str | None = None, 
     """Postmortems, newest first; `incident` is a Loopgate or PagerDuty incident id."""
     query = sa.select(Postmortem)
     if status:
-        query = query.where(Postmortem.status == status)
+        query = query.where(col(Postmortem.status) == status)
     if incident:
-        covering = (sa.select(PostmortemIncident.postmortem_id)
-                    .join(Incident, Incident.id == PostmortemIncident.incident_id).where(by_reference(incident)))
-        query = query.where(Postmortem.id.in_(covering))
-    return await paginate(session, query, order=(Postmortem.created_at, Postmortem.id), limit=limit, cursor=cursor)
+        covering = (sa.select(col(PostmortemIncident.postmortem_id))
+                    .join(Incident,
+                          col(Incident.id) == col(PostmortemIncident.incident_id)).where(by_reference(incident)))
+        query = query.where(col(Postmortem.id).in_(covering))
+    return await paginate(session, query, order=(col(Postmortem.created_at), col(Postmortem.id)), limit=limit,
+                          cursor=cursor)

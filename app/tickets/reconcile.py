@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core.settings import Settings
 from app.core.vendors import IssueState, JiraClient
@@ -46,7 +47,8 @@ async def plan(session: AsyncSession, *, started: datetime) -> Plan:
     mark = await session.get(JobMark, RECONCILE_MARK)
     since = (mark.value - RECONCILE_OVERLAP) if mark else started - FIRST_RECONCILE
     tickets = (await session.execute(
-        sa.select(Ticket.jira_key, Ticket.state, Ticket.created_at).where(Ticket.state.in_(JIRA_OWNED))
+        sa.select(col(Ticket.jira_key), col(Ticket.state),
+                  col(Ticket.created_at)).where(col(Ticket.state).in_(JIRA_OWNED))
     )).tuples().all()
     return Plan(started, since, [(key or "", state, created) for key, state, created in tickets])
 

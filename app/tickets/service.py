@@ -5,6 +5,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import clock
 from app.core.db import lock_for_update
@@ -42,7 +43,7 @@ class TicketExists(AppError):
 
 
 async def ticket_of(session: AsyncSession, *, action_item_id: uuid.UUID, lock: bool = False) -> Ticket | None:
-    query = sa.select(Ticket).where(Ticket.action_item_id == action_item_id)
+    query = sa.select(Ticket).where(col(Ticket.action_item_id) == action_item_id)
     return await session.scalar(lock_for_update(session, query) if lock else query)
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import clock
 from app.core.db import lock_for_update
@@ -31,11 +32,11 @@ def status_for(category: str | None, resolution: str | None, wont_do_resolutions
 async def ticket_for_issue(session: AsyncSession, *, issue_id: str | None, key: str | None,
                            lock: bool = False) -> Ticket | None:
     """The ticket of a Jira issue, by id or key (keys change when an issue moves project)."""
-    conditions = [Ticket.jira_id == issue_id] if issue_id else []
-    conditions += [Ticket.jira_key == key] if key else []
+    conditions = [col(Ticket.jira_id) == issue_id] if issue_id else []
+    conditions += [col(Ticket.jira_key) == key] if key else []
     if not conditions:
         return None
-    query = sa.select(Ticket).where(sa.or_(*conditions)).order_by(Ticket.created_at).limit(1)
+    query = sa.select(Ticket).where(sa.or_(*conditions)).order_by(col(Ticket.created_at)).limit(1)
     return await session.scalar(lock_for_update(session, query) if lock else query)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import clock
 from app.core.dml import rowcount
@@ -79,11 +80,11 @@ async def claim(session: AsyncSession, *, ticket_id: uuid.UUID, settings: Settin
     PostgreSQL and on SQLite alike.
     """
     now = clock.now()
-    unlinked = sa.and_(Ticket.state.in_(JIRA_OWNED), Ticket.remote_link_added.is_(False))
+    unlinked = sa.and_(col(Ticket.state).in_(JIRA_OWNED), col(Ticket.remote_link_added).is_(False))
     taken = await session.execute(
         sa.update(Ticket)
-        .where(Ticket.id == ticket_id, sa.or_(Ticket.state.in_(IN_FLIGHT), unlinked),
-               sa.or_(Ticket.lease_until.is_(None), Ticket.lease_until <= now))
+        .where(col(Ticket.id) == ticket_id, sa.or_(col(Ticket.state).in_(IN_FLIGHT), unlinked),
+               sa.or_(col(Ticket.lease_until).is_(None), col(Ticket.lease_until) <= now))
         .values(lease_until=now + LEASE)
     )
     if rowcount(taken) != 1:
@@ -165,9 +166,9 @@ async def record_linked_back(session: AsyncSession, *, ticket_id: uuid.UUID) -> 
 
 async def unfinished(session: AsyncSession, *, now: datetime, limit: int = 1000) -> list[uuid.UUID]:
     """Tickets a lost job left: still to create (due for a retry, lease expired), or lacking the link back."""
-    due = sa.or_(Ticket.next_attempt_at.is_(None), Ticket.next_attempt_at <= now)
-    free = sa.or_(Ticket.lease_until.is_(None), Ticket.lease_until <= now)
-    unlinked = sa.and_(Ticket.state.in_(JIRA_OWNED), Ticket.remote_link_added.is_(False))
+    due = sa.or_(col(Ticket.next_attempt_at).is_(None), col(Ticket.next_attempt_at) <= now)
+    free = sa.or_(col(Ticket.lease_until).is_(None), col(Ticket.lease_until) <= now)
+    unlinked = sa.and_(col(Ticket.state).in_(JIRA_OWNED), col(Ticket.remote_link_added).is_(False))
     return list(await session.scalars(
-        sa.select(Ticket.id).where(sa.or_(Ticket.state.in_(IN_FLIGHT), unlinked), due, free)
-        .order_by(Ticket.created_at).limit(limit)))
+        sa.select(col(Ticket.id)).where(sa.or_(col(Ticket.state).in_(IN_FLIGHT), unlinked), due, free)
+        .order_by(col(Ticket.created_at)).limit(limit)))

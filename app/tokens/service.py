@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.core import clock
 from app.core.errors import NotFound
@@ -47,7 +48,7 @@ async def revoke_token(session: AsyncSession, *, token_id: uuid.UUID, actor: str
 
 async def authenticate(session: AsyncSession, *, secret: str) -> ApiToken | None:
     """The live token for a secret, touching `last_used_at` (the caller commits); None when unknown or revoked."""
-    token = await session.scalar(sa.select(ApiToken).where(ApiToken.secret_sha256 == hash_secret(secret)))
+    token = await session.scalar(sa.select(ApiToken).where(col(ApiToken.secret_sha256) == hash_secret(secret)))
     if token is None or token.revoked_at is not None:
         return None
     now = clock.now()

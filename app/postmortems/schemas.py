@@ -19,17 +19,16 @@ from pydantic import (
     model_validator,
 )
 
+from app.models.postmortems import ActionItemStatus, PostmortemStatus, Priority
 from app.postmortems.analysis import BARRIER_STATES, CATEGORIES, KINDS
 
 Framework = Literal["five_whys", "contribution_map", "barrier_analysis"]
-Status = Literal["draft", "in_review", "published", "closed"]
+Status = PostmortemStatus
 Role = Literal["facilitator", "responder", "provocateur", "stakeholder", "observer"]
 Category = Literal["technical", "process", "organizational"]
 Level = Literal["high", "medium", "low"]
 Decision = Literal["ticket", "knowledge_base", "rejected"]
-Priority = Literal["P1", "P2", "P3"]
 Durability = Literal["eliminate", "guardrail", "detect", "mitigate", "process", "vigilance"]
-ActionItemStatus = Literal["open", "in_progress", "blocked", "completed", "wont_do"]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

@@ -20,10 +20,10 @@ import uvicorn
 
 from app.integrations.jira.signature import sign
 from app.main import create_app
-from tests.conftest import ADMIN
-from tests.pagerduty import incident_event, post_delivery
-from tests.postmortems.factories import add_action_item, add_finding, make_postmortem, move
-from tests.tickets.jira_env import JIRA_SECRET, jira, jira_client, jira_server, jira_settings  # noqa: F401
+from tests.support.constants import ADMIN
+from tests.support.pagerduty import incident_event, post_delivery
+from tests.support.factories import add_action_item, add_finding, make_postmortem, move
+from tests.support.jira import JIRA_SECRET, jira_settings
 
 
 @pytest.fixture

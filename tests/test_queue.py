@@ -9,8 +9,9 @@ from app.main import create_app
 from app.core.queue import Job, enqueue_after_commit
 from app.worker import WorkerSettings
 from app.runtime import APPLIERS, sweep_all
-from tests.conftest import ADMIN, count_rows
-from tests.pagerduty import incident_event, post_delivery
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.pagerduty import incident_event, post_delivery
 
 TRIGGER = incident_event("EVT1", "incident.triggered", "2026-11-20T10:00:00Z", "PINC001")
 

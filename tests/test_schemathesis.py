@@ -9,9 +9,9 @@ from pathlib import Path
 import uvicorn
 
 from app.main import create_app
-from tests.conftest import ADMIN_TOKEN
-from tests.standins.jira import JiraStandIn
-from tests.tickets.jira_env import jira_settings
+from tests.support.constants import ADMIN_TOKEN
+from tests.support.standins import JiraStandIn
+from tests.support.jira import jira_settings
 
 SCHEMA = Path(__file__).resolve().parents[1] / "openapi.yaml"
 

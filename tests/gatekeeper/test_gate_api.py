@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import ADMIN, count_rows
-from tests.pagerduty import incident_event, post_delivery
-from tests.postmortems.factories import (
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.pagerduty import incident_event, post_delivery
+from tests.support.factories import (
     add_action_item,
     add_finding,
     add_packet,
@@ -22,7 +23,7 @@ from tests.postmortems.factories import (
 )
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-SERVICE_ID, SERVICE_NAME = "PSV81QA", "Checkout API"  # what tests/pagerduty.py's events carry
+SERVICE_ID, SERVICE_NAME = "PSV81QA", "Checkout API"  # what tests/support/pagerduty.py's events carry
 
 
 def iso(moment: datetime) -> str:

@@ -15,15 +15,12 @@ from app.main import create_app
 from app.tickets.jobs import reconcile_jira
 from app.tickets.reconcile import RECONCILE_MARK
 from app.models.tickets import JobMark, Ticket
-from tests.conftest import ADMIN
-from tests.postmortems.factories import add_action_item, audit_entries
-from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
+from tests.support.constants import ADMIN
+from tests.support.factories import add_action_item, audit_entries
+from tests.support.jira import (
     ticket_row,
     create_standin_issue,
     issue_event,
-    jira,
-    jira_client,
-    jira_server,
     jira_settings,
     post_jira,
     ticket_finding,

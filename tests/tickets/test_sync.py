@@ -6,11 +6,8 @@ import asyncio
 from app.tickets.jobs import sweep_tickets, sync_ticket
 from app.models.tickets import Ticket
 from app.tickets.sync import item_label
-from tests.conftest import ADMIN
-from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
-    jira,
-    jira_client,
-    jira_server,
+from tests.support.constants import ADMIN
+from tests.support.jira import (
     ticket_row,
     ticketed_item,
 )

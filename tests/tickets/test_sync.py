@@ -116,13 +116,13 @@ async def test_after_the_last_attempt_the_ticket_is_failed_with_its_error(jira_c
 
 
 async def test_duplicates_found_by_label_keep_the_oldest_and_are_reported(jira_client, jira):
-    jira.search_lag_seconds = 1.0  # longer than the job waits between its two searches
+    jira.search_lag_seconds = 30.0  # longer than the job waits between its two searches (ended below)
     jira.drop_after_create(count=2)
     item = await ticketed_item(jira_client)
     await jira_client.runtime.queue.drain()
     await run_sync(jira_client, item["id"])  # cannot see the first issue yet, so it creates a second
     assert jira.count_issues(item_label(item["id"])) == 2
-    await asyncio.sleep(1.2)  # both are searchable now
+    jira.catch_up_search()  # both are searchable now
     ticket = await run_sync(jira_client, item["id"])
     assert ticket.state == "created"
     assert len(ticket.duplicate_keys) == 1 and ticket.duplicate_keys[0] != ticket.jira_key

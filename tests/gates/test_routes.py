@@ -147,7 +147,8 @@ async def test_an_unknown_postmortem_is_404(client, runtime):
     assert response.status_code == 404, response.text
     assert response.json()["error"] == "not_found"
     malformed = await client.get("/api/v1/gates/postmortems/not-a-uuid", headers=gates)
-    assert malformed.status_code in (404, 422), malformed.text
+    assert malformed.status_code == 422, malformed.text
+    assert malformed.json()["details"][0]["field"] == "path.postmortem_id"
 
 
 # --- the service deploy gate: overdue P1 action items --------------------------------------------------------

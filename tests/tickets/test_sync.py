@@ -127,7 +127,8 @@ async def test_duplicates_found_by_label_keep_the_oldest_and_are_reported(jira_c
     assert ticket.state == "created"
     assert len(ticket.duplicate_keys) == 1 and ticket.duplicate_keys[0] != ticket.jira_key
     assert int(ticket.jira_key.split("-")[1]) < int(ticket.duplicate_keys[0].split("-")[1])
-    assert "duplicate" in ticket.last_error
+    assert ticket.last_error == (f"duplicate Jira issues for this action item: {ticket.duplicate_keys[0]} "
+                                 f"(kept the oldest, {ticket.jira_key})")
 
 
 async def test_the_sweeper_resubmits_a_ticket_a_lost_job_left_pending(jira_client, jira):

@@ -20,11 +20,11 @@ from app.main import create_app
 from app.core.migrations import upgrade
 from app.models import metadata
 from app.runtime import Runtime
+from tests.support.standins import JiraStandIn
+from tests.support.constants import ADMIN_TOKEN, PD_SECRET
+from tests.support.jira import jira_settings
 
 BACKEND = os.environ.get("LOOPGATE_TEST_BACKEND", "sqlite")
-ADMIN_TOKEN = "test-admin-token"
-PD_SECRET = "test-pagerduty-secret"
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def _required_env(name: str) -> str:
@@ -121,6 +121,27 @@ def clock() -> Iterator[MovableClock]:
     app_clock.set_clock(None)
 
 
-async def count_rows(runtime: Runtime, table: str) -> int:
-    async with runtime.engine.connect() as connection:
-        return (await connection.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()
+# --- Jira: the app wired to a stand-in Jira (one server per module, reset for every test) ----------------------
+
+@pytest.fixture(scope="module")
+def jira_server():
+    with JiraStandIn(search_lag_seconds=0.0) as standin:
+        yield standin
+
+
+@pytest.fixture
+def jira(jira_server):
+    jira_server.reset()
+    yield jira_server
+    assert jira_server.server_errors == []
+    jira_server.reset()
+
+
+@pytest.fixture
+async def jira_client(settings, jira):
+    """An HTTP client over an app that talks to the Jira stand-in; `.runtime` is the app's runtime."""
+    app = create_app(jira_settings(settings, jira))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            client.runtime = app.state.runtime
+            yield client

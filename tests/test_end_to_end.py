@@ -9,38 +9,26 @@ completes one item → an issue is deleted (ticket_missing) → relinked → clo
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 
 import httpx
 import pytest
-import uvicorn
 
 from app.integrations.jira.signature import sign
 from app.main import create_app
-from tests.conftest import ADMIN
-from tests.pagerduty import incident_event, post_delivery
-from tests.postmortems.factories import add_action_item, add_finding, make_postmortem, move
-from tests.tickets.jira_env import JIRA_SECRET, jira, jira_client, jira_server, jira_settings  # noqa: F401
+from tests.support.constants import ADMIN
+from tests.support.pagerduty import incident_event, post_delivery
+from tests.support.factories import add_action_item, add_finding, make_postmortem, move
+from tests.support.jira import JIRA_SECRET, jira_settings
+from tests.support.server import serving
 
 
 @pytest.fixture
 def served(settings, jira):
     """The same database behind a real HTTP server, for the CLI."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(jira_settings(settings, jira)), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(jira_settings(settings, jira)), lifespan="on") as url:
+        yield url
 
 
 async def gate_check(url: str, token: str, *args: str) -> tuple[int, str]:

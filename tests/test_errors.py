@@ -1,6 +1,7 @@
 """One JSON error shape: malformed JSON → 400, wrong types → 422, unknown routes → 404; nothing written."""
 
-from tests.conftest import ADMIN, count_rows
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
 
 
 async def test_malformed_json_body_is_a_400_and_writes_nothing(client, runtime):

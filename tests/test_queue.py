@@ -1,6 +1,5 @@
 """The job layer: sent only after commit, in-process or through arq, and nothing lost across a restart."""
 
-import asyncio
 
 import sqlalchemy as sa
 from arq.worker import Worker
@@ -9,8 +8,10 @@ from app.main import create_app
 from app.core.queue import Job, enqueue_after_commit
 from app.worker import WorkerSettings
 from app.runtime import APPLIERS, sweep_all
-from tests.conftest import ADMIN, count_rows
-from tests.pagerduty import incident_event, post_delivery
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.pagerduty import incident_event, post_delivery
+from tests.support.waiting import eventually
 
 TRIGGER = incident_event("EVT1", "incident.triggered", "2026-11-20T10:00:00Z", "PINC001")
 
@@ -53,11 +54,9 @@ async def test_a_job_lost_before_a_restart_is_handled_after_it(settings):
 
     second = create_app(settings)
     async with second.router.lifespan_context(second):
-        for _ in range(100):  # the start-up sweep runs in the background
-            await second.state.runtime.queue.drain()
-            if await incident_count(second):
-                break
-            await asyncio.sleep(0.02)
+        # the start-up sweep runs in the background
+        await eventually(lambda: incident_count(second), what="the start-up sweep handled the lost job",
+                         queue=second.state.runtime.queue)
         assert await incident_count(second) == 1
         async with second.state.runtime.engine.connect() as connection:
             handled = (await connection.execute(sa.text("SELECT handled_at FROM inbound_events"))).scalar_one()

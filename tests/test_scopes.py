@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import ADMIN
+from tests.support.constants import ADMIN
 
 SCOPES = ["read", "write", "gates:read", "admin"]
 NO_ID = "8a6e0804-2bd0-4672-b79a-d97b65d92f51"

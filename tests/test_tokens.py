@@ -7,7 +7,8 @@ import sys
 
 import sqlalchemy as sa
 
-from tests.conftest import ADMIN, count_rows
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
 
 
 async def create_token(client, *scopes: str, name: str = "ci") -> dict:

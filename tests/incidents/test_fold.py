@@ -1,6 +1,6 @@
 """The pure fold of PagerDuty events into an incident (app/incidents/fold.py).
 
-Every test builds a history with the documented v3 shapes (tests/pagerduty.py) and
+Every test builds a history with the documented v3 shapes (tests/support/pagerduty.py) and
 checks the state a user would see on the incident.
 """
 
@@ -11,7 +11,7 @@ import pytest
 
 from app.core.settings import Settings
 from app.incidents.fold import EventRecord, fingerprint, fold, normalise, parse_time
-from tests.pagerduty import fixture_bytes, incident_event, note_event
+from tests.support.pagerduty import fixture_bytes, incident_event, note_event
 
 INC = "PINC001"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

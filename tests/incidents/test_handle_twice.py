@@ -10,7 +10,7 @@ from app.core import clock
 from app.runtime import handle_inbound
 from app.models.inbound import InboundEvent
 from app.incidents.fold import parse_time
-from tests.pagerduty import incident_event, note_event
+from tests.support.pagerduty import incident_event, note_event
 
 INC = "PTWICE01"
 HISTORY = [
@@ -136,7 +136,7 @@ async def test_two_concurrent_jobs_on_the_same_row_apply_it_once(runtime):
 
 
 async def test_running_twice_then_the_api_shows_one_incident(runtime, client):
-    from tests.conftest import ADMIN
+    from tests.support.constants import ADMIN
 
     ids = await apply_history(runtime)
     for row_id in ids:

@@ -1,8 +1,8 @@
 """Repeat relinking survives a lost job: the request is a row, the sweeper resubmits it, the job clears it."""
 
 from app.runtime import sweep_all
-from tests.conftest import count_rows
-from tests.incidents.test_routes import day, deliver, get, history
+from tests.support.db import count_rows
+from tests.support.incidents import day, deliver, get, history
 
 
 async def test_a_lost_relink_job_is_resubmitted_by_the_sweeper(client, runtime, clock):

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from tests.conftest import ADMIN, count_rows
-from tests.pagerduty import incident_event, note_event, post_delivery
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.pagerduty import incident_event, note_event, post_delivery
 
 INCIDENTS = 200
 CONCURRENCY = 50

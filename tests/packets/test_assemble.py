@@ -10,9 +10,10 @@ from pydantic import SecretStr
 
 from app.main import create_app
 from app.packets.jobs import assemble_packet
-from tests.conftest import ADMIN, count_rows
-from tests.pagerduty import incident_event, post_delivery
-from tests.standins.pagerduty import PagerDutyStandIn, make_alert, make_lifecycle, make_log_entry
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.pagerduty import incident_event, post_delivery
+from tests.support.standins import PagerDutyStandIn, make_alert, make_lifecycle, make_log_entry
 
 INCIDENT = "Q2W7ZL4MB6XN0T"
 START = datetime.fromisoformat("2026-11-20T08:00:00+00:00")
@@ -250,7 +251,7 @@ async def test_similar_incidents_share_the_fingerprint_within_the_lookback(clien
 
 
 async def test_similar_incidents_carry_their_postmortem_and_its_open_and_overdue_action_items(client, runtime, clock):
-    from tests.postmortems.factories import add_action_item, add_finding, make_postmortem
+    from tests.support.factories import add_action_item, add_finding, make_postmortem
 
     clock.set(datetime.fromisoformat("2026-11-21T12:00:00+00:00"))
     await post_delivery(client, incident_event("P1", "incident.triggered", at(-60 * 24 * 10), "PEARLIER",

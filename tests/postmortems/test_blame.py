@@ -1,6 +1,4 @@
 import re
-import runpy
-from pathlib import Path
 
 import pytest
 
@@ -12,10 +10,7 @@ from app.postmortems.blame import (
     lint_blame,
     parse_indicators,
 )
-
-# Loaded by path: the corpus is data beside this file, and tests/ has no packages.
-_corpus = runpy.run_path(str(Path(__file__).with_name("blame_corpus.py")))
-CORPUS, BLAMEFUL, NEUTRAL = _corpus["CORPUS"], _corpus["BLAMEFUL"], _corpus["NEUTRAL"]
+from tests.support.blame_corpus import BLAMEFUL, CORPUS, NEUTRAL
 
 
 def _normalised(words: str) -> str:

@@ -4,8 +4,8 @@ import pytest
 
 from app.core.settings import Settings, SettingsError, load_settings
 from app.postmortems.blame import DEFAULT_INDICATORS, indicators_of
-from tests.conftest import ADMIN
-from tests.postmortems.factories import add_finding, add_packet, make_incident, make_postmortem, move
+from tests.support.constants import ADMIN
+from tests.support.factories import add_finding, add_packet, make_incident, make_postmortem, move
 
 
 @pytest.fixture

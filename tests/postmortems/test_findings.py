@@ -3,8 +3,9 @@
 import pytest
 
 from app.postmortems.advice import advise
-from tests.conftest import ADMIN, count_rows
-from tests.postmortems.factories import add_action_item, add_finding, audit_entries, make_incident, make_postmortem
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.factories import add_action_item, add_finding, audit_entries, make_incident, make_postmortem
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 import pytest
 
-from tests.conftest import ADMIN, count_rows
-from tests.postmortems.factories import (
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.factories import (
     add_action_item,
     add_finding,
     add_packet,

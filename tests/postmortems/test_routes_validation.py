@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN, count_rows
-from tests.postmortems.factories import (
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.factories import (
     ACTION_ITEM,
     FINDING,
     add_action_item,

@@ -80,7 +80,7 @@ State helpers: ``issues`` (key -> stored issue dict), ``remote_links`` (key ->
 list), ``properties`` (key -> {prop: value}), ``count_issues(label=None)``,
 ``get_issue(key)``, ``set_status(key, category, resolution=None)``,
 ``set_updated(key, when)``, ``delete_issue(key)``, ``search_lag_seconds``
-(a created issue is invisible to search for that long), ``request_log`` (list
+(a created issue is invisible to search for that long; ``catch_up_search()`` ends it), ``request_log`` (list
 of ``RecordedRequest``), ``requests_to(method, path_regex)``, ``unhandled``
 (requests the stand-in could not serve), ``server_errors`` (tracebacks from
 the stand-in itself), ``clock`` (callable returning an aware UTC datetime; used
@@ -490,6 +490,7 @@ class JiraStandIn:
         self.project_key = next(iter(self.projects))
         self.search_lag_seconds = search_lag_seconds
         self.latency_seconds = latency_seconds
+        self._knobs = (search_lag_seconds, latency_seconds)  # what reset() goes back to
         self.clock: Callable[[], datetime] = clock or _utcnow
         self.jql_timezone = jql_timezone
 
@@ -576,6 +577,7 @@ class JiraStandIn:
     def reset(self) -> None:
         """Forget every issue, link, knob and logged request (numbering restarts too)."""
         with self._lock:
+            self.search_lag_seconds, self.latency_seconds = self._knobs
             self.issues.clear()
             self.remote_links.clear()
             self.properties.clear()
@@ -593,6 +595,11 @@ class JiraStandIn:
     def count_issues(self, label: str | None = None) -> int:
         with self._lock:
             return sum(1 for i in self.issues.values() if label is None or label in i["fields"]["labels"])
+
+    def catch_up_search(self) -> None:
+        """The search index catches up: every issue created so far is searchable now (ends ``search_lag_seconds``)."""
+        with self._lock:
+            self._visible_at.clear()
 
     def get_issue(self, key: str) -> dict[str, Any] | None:
         with self._lock:

@@ -16,18 +16,16 @@ import sqlalchemy as sa
 from app.runtime import handle_inbound
 from app.integrations.jira.signature import sign, verify_signature
 from app.models.tickets import Ticket
-from tests.conftest import ADMIN, count_rows
-from tests.postmortems.factories import audit_entries
-from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.factories import audit_entries
+from tests.support.jira import (
     ticket_row,
     JIRA_FIXTURES,
     JIRA_SECRET,
     create_standin_issue,
     deleted_event,
     issue_event,
-    jira,
-    jira_client,
-    jira_server,
     post_jira,
     ticketed_item,
 )

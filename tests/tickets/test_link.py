@@ -13,15 +13,13 @@ from app.main import create_app
 from app.tickets.jobs import sweep_tickets, sync_ticket
 from app.models.tickets import Ticket
 from app.tickets.sync import item_label
-from tests.conftest import ADMIN, count_rows
-from tests.postmortems.factories import ACTION_ITEM, audit_entries
-from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.factories import ACTION_ITEM, audit_entries
+from tests.support.jira import (
     ticket_row,
     create_standin_issue,
     deleted_event,
-    jira,
-    jira_client,
-    jira_server,
     jira_settings,
     post_jira,
     ticket_finding,

@@ -6,11 +6,8 @@ import asyncio
 from app.tickets.jobs import sweep_tickets, sync_ticket
 from app.models.tickets import Ticket
 from app.tickets.sync import item_label
-from tests.conftest import ADMIN
-from tests.tickets.jira_env import (  # noqa: F401 (fixtures)
-    jira,
-    jira_client,
-    jira_server,
+from tests.support.constants import ADMIN
+from tests.support.jira import (
     ticket_row,
     ticketed_item,
 )
@@ -119,18 +116,19 @@ async def test_after_the_last_attempt_the_ticket_is_failed_with_its_error(jira_c
 
 
 async def test_duplicates_found_by_label_keep_the_oldest_and_are_reported(jira_client, jira):
-    jira.search_lag_seconds = 1.0  # longer than the job waits between its two searches
+    jira.search_lag_seconds = 30.0  # longer than the job waits between its two searches (ended below)
     jira.drop_after_create(count=2)
     item = await ticketed_item(jira_client)
     await jira_client.runtime.queue.drain()
     await run_sync(jira_client, item["id"])  # cannot see the first issue yet, so it creates a second
     assert jira.count_issues(item_label(item["id"])) == 2
-    await asyncio.sleep(1.2)  # both are searchable now
+    jira.catch_up_search()  # both are searchable now
     ticket = await run_sync(jira_client, item["id"])
     assert ticket.state == "created"
     assert len(ticket.duplicate_keys) == 1 and ticket.duplicate_keys[0] != ticket.jira_key
     assert int(ticket.jira_key.split("-")[1]) < int(ticket.duplicate_keys[0].split("-")[1])
-    assert "duplicate" in ticket.last_error
+    assert ticket.last_error == (f"duplicate Jira issues for this action item: {ticket.duplicate_keys[0]} "
+                                 f"(kept the oldest, {ticket.jira_key})")
 
 
 async def test_the_sweeper_resubmits_a_ticket_a_lost_job_left_pending(jira_client, jira):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from app.integrations.pagerduty.signature import sign, verify_signature
-from tests.pagerduty import FIXTURES
+from tests.support.pagerduty import FIXTURES
 
 VECTORS = json.loads((FIXTURES / "documented" / "signature_test_vectors.json").read_text())["vectors"]
 

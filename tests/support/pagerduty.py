@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 from app.integrations.pagerduty.signature import sign
-from tests.conftest import PD_SECRET
+from tests.support.constants import PD_SECRET
 
 # A copy of ../shared/fixtures (see tests/fixtures/README.md), so a bare clone runs the suite.
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pagerduty"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pagerduty"
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import ADMIN, count_rows
-from tests.pagerduty import incident_event, post_delivery
-from tests.postmortems.factories import (
+from tests.support.constants import ADMIN
+from tests.support.db import count_rows
+from tests.support.pagerduty import incident_event, post_delivery
+from tests.support.factories import (
     add_action_item,
     add_finding,
     add_packet,
@@ -22,7 +23,7 @@ from tests.postmortems.factories import (
 )
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-SERVICE_ID, SERVICE_NAME = "PSV81QA", "Checkout API"  # what tests/pagerduty.py's events carry
+SERVICE_ID, SERVICE_NAME = "PSV81QA", "Checkout API"  # what tests/support/pagerduty.py's events carry
 
 
 def iso(moment: datetime) -> str:
@@ -146,7 +147,8 @@ async def test_an_unknown_postmortem_is_404(client, runtime):
     assert response.status_code == 404, response.text
     assert response.json()["error"] == "not_found"
     malformed = await client.get("/api/v1/gates/postmortems/not-a-uuid", headers=gates)
-    assert malformed.status_code in (404, 422), malformed.text
+    assert malformed.status_code == 422, malformed.text
+    assert malformed.json()["details"][0]["field"] == "path.postmortem_id"
 
 
 # --- the service deploy gate: overdue P1 action items --------------------------------------------------------

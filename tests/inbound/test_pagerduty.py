@@ -7,8 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.integrations.pagerduty.signature import sign
-from tests.conftest import ADMIN, PD_SECRET, count_rows
-from tests.pagerduty import delivery_fixtures, fixture_bytes, post_delivery
+from tests.support.constants import ADMIN, PD_SECRET
+from tests.support.db import count_rows
+from tests.support.pagerduty import delivery_fixtures, fixture_bytes, post_delivery
 
 DELIVERIES = delivery_fixtures()
 

@@ -380,7 +380,7 @@ def test_facts_and_results_are_immutable():
 
 # --- purity -------------------------------------------------------------------------------
 
-GATES_DIR = Path(__file__).resolve().parents[2] / "app" / "gates" / "rules"
+GATES_DIR = Path(__file__).resolve().parents[3] / "app" / "gates" / "rules"
 
 
 @pytest.mark.parametrize("module", sorted(GATES_DIR.glob("*.py")), ids=lambda p: p.name)

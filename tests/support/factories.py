@@ -5,8 +5,8 @@ import uuid
 import sqlalchemy as sa
 
 from app.models.packets import EventPacket
-from tests.conftest import ADMIN
-from tests.pagerduty import incident_event, post_delivery
+from tests.support.constants import ADMIN
+from tests.support.pagerduty import incident_event, post_delivery
 
 
 async def make_incident(client, runtime, external_id: str = "PINC0001", *, service_id: str = "PSV81QA",

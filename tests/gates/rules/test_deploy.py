@@ -1,6 +1,6 @@
 """The service deploy gate: overdue P1 action items and overdue required postmortems."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 

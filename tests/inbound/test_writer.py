@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from app.core import clock
 from app.core.db import EncodedJSON
 from app.inbound.writer import Delivery
-from tests.conftest import count_rows
+from tests.support.db import count_rows
 
 
 def delivery(n: int, source: str = "pagerduty") -> Delivery:

@@ -1,4 +1,6 @@
-"""The app wired to a Jira stand-in, and an action item ready for a ticket."""
+"""Settings for an app wired to the Jira stand-in, Jira deliveries, and an action item ready for a ticket.
+
+The fixtures (`jira_server`, `jira`, `jira_client`) are in tests/conftest.py."""
 
 import json
 import uuid
@@ -6,31 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
 from app.integrations.jira.signature import sign
-from app.main import create_app
 from app.models.tickets import Ticket
-from tests.postmortems.factories import add_action_item, add_finding, make_incident, make_postmortem
-from tests.standins.jira import JiraStandIn
+from tests.support.factories import add_action_item, add_finding, make_incident, make_postmortem
+from tests.support.standins import JiraStandIn
 
 JIRA_SECRET = "it-gate-test-secret"
-
-
-@pytest.fixture(scope="module")
-def jira_server():
-    with JiraStandIn(search_lag_seconds=0.0) as standin:
-        yield standin
-
-
-@pytest.fixture
-def jira(jira_server):
-    jira_server.reset()
-    yield jira_server
-    assert jira_server.server_errors == []
-    jira_server.reset()
 
 
 def jira_settings(settings, jira: JiraStandIn):
@@ -40,16 +26,6 @@ def jira_settings(settings, jira: JiraStandIn):
         "jira_search_delay_seconds": 0.3, "jira_backoff_seconds": 0.0, "jira_timeout_seconds": 5,
         "jira_max_attempts": 4,
     })
-
-
-@pytest.fixture
-async def jira_client(settings, jira):
-    """An HTTP client over an app that talks to the Jira stand-in; `.runtime` is the app's runtime."""
-    app = create_app(jira_settings(settings, jira))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            client.runtime = app.state.runtime
-            yield client
 
 
 async def ticket_finding(client, *, incident: str = "PINC0001") -> tuple[dict, dict]:

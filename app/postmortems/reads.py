@@ -103,7 +103,7 @@ async def postmortem_ids_for(session: AsyncSession, *,
     """The postmortem of each finding."""
     rows = await session.execute(sa.select(col(Finding.id),
                                            col(Finding.postmortem_id)).where(col(Finding.id).in_(finding_ids)))
-    return dict(rows.tuples().all())
+    return {finding_id: postmortem_id for finding_id, postmortem_id in rows}
 
 
 async def tickets_for(session: AsyncSession, *, action_item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Ticket]:

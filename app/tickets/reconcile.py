@@ -49,7 +49,7 @@ async def plan(session: AsyncSession, *, started: datetime) -> Plan:
     tickets = (await session.execute(
         sa.select(col(Ticket.jira_key), col(Ticket.state),
                   col(Ticket.created_at)).where(col(Ticket.state).in_(JIRA_OWNED))
-    )).tuples().all()
+    )).all()
     return Plan(started, since, [(key or "", state, created) for key, state, created in tickets])
 
 

@@ -2,14 +2,12 @@
 
 import asyncio
 import uuid
-from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.core import clock
-from app.runtime import handle_inbound
 from app.models.inbound import InboundEvent
-from app.incidents.fold import parse_time
+from app.runtime import handle_inbound
+from tests.support.incidents import store
 from tests.support.pagerduty import incident_event, note_event
 
 INC = "PTWICE01"
@@ -20,21 +18,6 @@ HISTORY = [
                    created_at="2026-11-20T10:00:00Z", priority="P2"),
     note_event("TW-3", "2026-11-20T10:04:00Z", INC, "Failing over the primary."),
 ]
-
-
-async def store(runtime, delivery: dict) -> str:
-    """Store a delivery in the inbox as the webhook would, but without queueing its job: the test runs it.
-
-    `received_at` lies in the future so that the start-up sweep never picks the row up behind the test's back.
-    """
-    event = delivery["event"]
-    row_id = uuid.uuid4()
-    async with runtime.sessionmaker() as session:
-        session.add(InboundEvent(id=row_id, source="pagerduty", external_id=event["id"],
-                                 event_type=event["event_type"], occurred_at=parse_time(event["occurred_at"]), payload=delivery,
-                                 received_at=clock.now() + timedelta(days=1), attempts=0))
-        await session.commit()
-    return str(row_id)
 
 
 async def snapshot(runtime) -> dict:

@@ -1,7 +1,11 @@
 """Incidents as production creates them: signed deliveries through the webhook, then the handling job."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
+from app.core import clock
+from app.incidents.fold import parse_time
+from app.models.inbound import InboundEvent
 from tests.support.constants import ADMIN
 from tests.support.pagerduty import incident_event, post_delivery
 
@@ -55,3 +59,18 @@ async def get(client, incident_id: str) -> dict:
     response = await client.get(f"/api/v1/incidents/{incident_id}", headers=ADMIN)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def store(runtime, delivery: dict) -> str:
+    """Store a delivery in the inbox as the webhook would, but without queueing its job: the test runs it.
+
+    `received_at` lies in the future so that the start-up sweep never picks the row up behind the test's back.
+    """
+    event = delivery["event"]
+    row_id = uuid.uuid4()
+    async with runtime.sessionmaker() as session:
+        session.add(InboundEvent(id=row_id, source="pagerduty", external_id=event["id"],
+                                 event_type=event["event_type"], occurred_at=parse_time(event["occurred_at"]), payload=delivery,
+                                 received_at=clock.now() + timedelta(days=1), attempts=0))
+        await session.commit()
+    return str(row_id)

@@ -1,9 +1,9 @@
 """Prometheus request metrics by route template, as a plain ASGI middleware (it sits on the hot path)."""
 
 import time
-from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("loopgate_http_requests", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -15,17 +15,17 @@ LATENCY = Histogram(
 
 
 class RequestMetrics:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         status = 500
 
-        async def send_with_status(message: dict[str, Any]) -> None:
+        async def send_with_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import BadRequest
@@ -45,8 +46,8 @@ def _decode(cursor: str, columns: tuple[Any, ...]) -> list[Any]:
         raise BadRequest("The cursor is not one this API gave out.", details={"cursor": cursor}) from exc
 
 
-async def paginate(session: AsyncSession, query: Any, *, order: tuple[Any, ...], limit: int,
-                   cursor: str | None) -> Page[Any]:
+async def paginate(session: AsyncSession, query: Select[T], *, order: tuple[Any, ...], limit: int,
+                   cursor: str | None) -> Page[T]:
     """One page of `query` ordered by `order` descending; `order` must end with a unique column."""
     if cursor:
         values = _decode(cursor, order)

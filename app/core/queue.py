@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from arq.connections import ArqRedis
 from prometheus_client import Counter
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -137,7 +138,7 @@ class InProcessQueue:
 class ArqQueue:
     """Hands jobs to arq workers through Redis."""
 
-    def __init__(self, redis: Any) -> None:
+    def __init__(self, redis: ArqRedis) -> None:
         self._redis = redis
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -78,12 +78,11 @@ async def open_runtime(settings: Settings, *, redis: ArqRedis | None = None) -> 
         redis = await redis_pool(settings.redis_url)
     queue: Queue = (ArqQueue(redis) if redis is not None
                     else InProcessQueue(JOBS, ctx, concurrency=settings.job_concurrency))
-    events = event_bus(settings)
-    sessionmaker = create_sessionmaker(engine, queue=queue, events=events)
+    sessionmaker = create_sessionmaker(engine, queue=queue, events=event_bus(settings))
     inbox = InboxWriter(engine, queue)
     if isinstance(queue, InProcessQueue):
         queue.wait_for_turn = inbox.wait_until_quiet
-    runtime = Runtime(settings, engine, sessionmaker, queue, inbox, events, redis=redis,
+    runtime = Runtime(settings, engine, sessionmaker, queue, inbox, redis=redis,
                       pagerduty=pagerduty_reader(settings), jira=jira_gateway(settings))
     ctx["runtime"] = runtime
     return runtime

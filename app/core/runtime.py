@@ -14,7 +14,6 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
-from app.core.events import EventBus
 from app.core.inbox import Inbox
 from app.core.queue import Queue
 from app.core.settings import Settings
@@ -31,7 +30,6 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession]
     queue: Queue
     inbox: Inbox
-    events: EventBus
     redis: ArqRedis | None = None
     pagerduty: PagerDutyReads | None = None
     jira: JiraClient | None = None

@@ -80,12 +80,8 @@ async def claim(session: AsyncSession, *, ticket_id: uuid.UUID, settings: Settin
     PostgreSQL and on SQLite alike.
     """
     now = clock.now()
-    unlinked = sa.and_(col(Ticket.state).in_(JIRA_OWNED), col(Ticket.remote_link_added).is_(False))
     taken = await session.execute(
-        sa.update(Ticket)
-        .where(col(Ticket.id) == ticket_id, sa.or_(col(Ticket.state).in_(IN_FLIGHT), unlinked),
-               sa.or_(col(Ticket.lease_until).is_(None), col(Ticket.lease_until) <= now))
-        .values(lease_until=now + LEASE)
+        sa.update(Ticket).where(col(Ticket.id) == ticket_id, _workable(now)).values(lease_until=now + LEASE)
     )
     if rowcount(taken) != 1:
         return None
@@ -163,12 +159,15 @@ async def record_linked_back(session: AsyncSession, *, ticket_id: uuid.UUID) -> 
         ticket.last_error = None
 
 
+def _workable(now: datetime) -> sa.ColumnElement[bool]:
+    """A ticket with work left (its issue to create, or the link back to add) and no live lease on it."""
+    unlinked = sa.and_(col(Ticket.state).in_(JIRA_OWNED), col(Ticket.remote_link_added).is_(False))
+    free = sa.or_(col(Ticket.lease_until).is_(None), col(Ticket.lease_until) <= now)
+    return sa.and_(sa.or_(col(Ticket.state).in_(IN_FLIGHT), unlinked), free)
+
 
 async def unfinished(session: AsyncSession, *, now: datetime, limit: int = 1000) -> list[uuid.UUID]:
     """Tickets a lost job left: still to create (due for a retry, lease expired), or lacking the link back."""
     due = sa.or_(col(Ticket.next_attempt_at).is_(None), col(Ticket.next_attempt_at) <= now)
-    free = sa.or_(col(Ticket.lease_until).is_(None), col(Ticket.lease_until) <= now)
-    unlinked = sa.and_(col(Ticket.state).in_(JIRA_OWNED), col(Ticket.remote_link_added).is_(False))
     return list(await session.scalars(
-        sa.select(col(Ticket.id)).where(sa.or_(col(Ticket.state).in_(IN_FLIGHT), unlinked), due, free)
-        .order_by(col(Ticket.created_at)).limit(limit)))
+        sa.select(col(Ticket.id)).where(_workable(now), due).order_by(col(Ticket.created_at)).limit(limit)))

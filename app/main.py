@@ -21,6 +21,8 @@ from app.inbound.jira import webhook as jira_webhook
 from app.inbound.pagerduty import webhook as pagerduty_webhook
 from app.inbound.receive import Webhook
 from app.incidents.routes import router as incidents_router
+from app.metrics.maturity import check_thresholds
+from app.metrics.routes import router as metrics_router
 from app.packets.routes import router as packets_router
 from app.postmortems.routes import router as postmortems_router
 from app.runtime import open_runtime, start_sweeper
@@ -64,6 +66,7 @@ class Loopgate(FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    check_thresholds(settings.maturity_thresholds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets_router)
     app.include_router(packets_router)
     app.include_router(gates_router)
+    app.include_router(metrics_router)
     return app
 
 

@@ -115,6 +115,14 @@ class Settings(BaseSettings):
     blame_indicators: str = ""
     blame_blocking: bool = False
 
+    # Metrics (DESIGN §5): how many distinct postmortems make a pattern, the recommendation text per
+    # tag or category (JSON object, merged over the defaults), maturity thresholds by
+    # "<level>.<criterion>" (JSON object), and how often the Prometheus gauges are recomputed.
+    pattern_min_occurrences: int = Field(3, ge=1)
+    pattern_recommendations: dict[str, str] = {}
+    maturity_thresholds: dict[str, float] = {}
+    metrics_refresh_seconds: float = Field(60.0, gt=0)
+
     @field_validator("postmortem_required_severities", "priority_severity_map", "urgency_severity_map",
                      "jira_priority_map", "jira_wont_do_resolutions", mode="before")
     @classmethod

@@ -1,0 +1,116 @@
+"""The loop's measures (DESIGN §5): a summary over a window, and the same measures per week or month."""
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.settings import Settings
+from app.metrics.measures import MEASURES, Kind, Measure, Scope, overdue
+from app.metrics.sql import duration_stats, month_start, rate_counts, week_start
+from app.models.postmortems import Priority
+
+Bucket = Literal["week", "month"]
+BUCKETS = {"week": week_start, "month": month_start}
+# Trends fill the buckets between the first and the last that hold data; this caps a response.
+MAX_BUCKETS = 1200
+
+
+def scope_for(settings: Settings, *, now: datetime, since: datetime | None = None, until: datetime | None = None,
+              service: str | None = None, team: str | None = None, bucket: Bucket | None = None) -> Scope:
+    """The scope of a request, with the policy the measures depend on."""
+    return Scope(now=now, since=since, until=until, service=service, team=team,
+                 required_severities=tuple(settings.postmortem_required_severities),
+                 packet_sla_hours=settings.packet_sla_hours, bucket=BUCKETS[bucket] if bucket else None)
+
+
+def _number(value: Any, digits: int) -> float | None:
+    return None if value is None else round(float(value) if isinstance(value, Decimal) else value, digits)
+
+
+def empty(kind: Kind) -> dict[str, Any]:
+    if kind is Kind.duration:
+        return {"mean": None, "median": None, "p90": None, "count": 0}
+    return rate(0, 0)
+
+
+def rate(numerator: int, denominator: int) -> dict[str, Any]:
+    """A rate with what it is made of; null when nothing was counted."""
+    return {"value": numerator / denominator if denominator else None, "numerator": numerator,
+            "denominator": denominator}
+
+
+async def _measure(session: AsyncSession, measure: Measure, scope: Scope) -> dict[str, dict[str, Any]]:
+    """One measure, per group."""
+    sample = measure.sample(scope)
+    if measure.kind is Kind.duration:
+        digits = 6 if measure.name == "completion_days" else 3
+        rows = await session.execute(duration_stats(sample, grouped=scope.grouped))
+        return {row.g: {"mean": _number(row.mean, digits), "median": _number(row.median, digits),
+                        "p90": _number(row.p90, digits), "count": row.count} for row in rows}
+    rows = await session.execute(rate_counts(sample, grouped=scope.grouped, by_key=measure.by_key))
+    if not measure.by_key:
+        return {row.g: rate(int(row.numerator), row.denominator) for row in rows}
+    counts: dict[str, dict[str, tuple[int, int]]] = {}
+    for row in rows:
+        counts.setdefault(row.g, {})[row.k] = (int(row.numerator), row.denominator)
+    return {g: {**rate(sum(n for n, _ in keys.values()), sum(d for _, d in keys.values())),
+                "by_priority": {p.value: rate(*keys.get(p.value, (0, 0))) for p in Priority}}
+            for g, keys in counts.items()}
+
+
+def _blank(measure: Measure) -> dict[str, Any]:
+    value = empty(measure.kind)
+    if measure.by_key:
+        value["by_priority"] = {p.value: rate(0, 0) for p in Priority}
+    return value
+
+
+async def one(session: AsyncSession, name: str, scope: Scope) -> dict[str, Any]:
+    """One windowed measure over the scope (ungrouped)."""
+    measure = next(m for m in MEASURES if m.name == name)
+    return (await _measure(session, measure, scope)).get("all") or _blank(measure)
+
+
+async def measures_by_group(session: AsyncSession, scope: Scope) -> dict[str, dict[str, Any]]:
+    """Every windowed measure, per group `g` (a bucket's first day, or 'all')."""
+    groups: dict[str, dict[str, Any]] = {}
+    for measure in MEASURES:
+        for g, value in (await _measure(session, measure, scope)).items():
+            groups.setdefault(g, {})[measure.name] = value
+    return {g: {m.name: values.get(m.name) or _blank(m) for m in MEASURES} for g, values in groups.items()}
+
+
+async def summary(session: AsyncSession, *, scope: Scope) -> dict[str, Any]:
+    """Every measure of DESIGN §5 over the scope's window, with its count or denominator."""
+    measures = (await measures_by_group(session, scope)).get("all") or {m.name: _blank(m) for m in MEASURES}
+    overdue_count = (await session.execute(overdue(scope))).scalar_one()
+    return {**measures, "overdue": {"count": overdue_count}}
+
+
+def _buckets(first: date, last: date, bucket: Bucket) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        if bucket == "week":
+            day += timedelta(days=7)
+        else:
+            day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+async def trends(session: AsyncSession, *, scope: Scope, bucket: Bucket) -> list[dict[str, Any]]:
+    """The windowed measures per bucket, oldest first, from the first bucket with data to the last;
+    a bucket without data is there, with empty measures."""
+    groups = await measures_by_group(session, scope)
+    if not groups:
+        return []
+    starts = sorted(date.fromisoformat(g) for g in groups)
+    blank = {m.name: _blank(m) for m in MEASURES}
+    series = []
+    for start in _buckets(starts[0], starts[-1], bucket):
+        series.append({"bucket": bucket, "start": start.isoformat(), **groups.get(start.isoformat(), blank)})
+        if len(series) >= MAX_BUCKETS:
+            break
+    return series

@@ -16,6 +16,7 @@ from arq.typing import WorkerCoroutine
 
 from app.core.db import create_engine, create_sessionmaker
 from app.core.events import EventBus
+from app.core.observability import instrumented
 from app.core.queue import ArqQueue, InProcessQueue, Queue
 from app.core.runtime import JobContext, Runtime, runtime_of
 from app.core.settings import Settings, load_settings
@@ -53,7 +54,7 @@ async def sweep_all(ctx: JobContext, *, startup: bool = False) -> None:
 
 # Typed as arq's job functions: the same dict is the worker's `functions` (app/worker.py).
 JOBS: dict[str, WorkerCoroutine] = {
-    job.__name__: job
+    job.__name__: instrumented(job)
     for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all)
 }
 

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., Awaitable[Any]]
 
-JOB_FAILURES = Counter("loopgate_job_failures", "Jobs that raised; their rows stay for the sweeper", ["job"])
 ENQUEUE_FAILURES = Counter("loopgate_enqueue_failures", "Jobs that could not be handed to Redis", ["job"])
 
 
@@ -110,8 +109,7 @@ class InProcessQueue:
     async def _run(self, job: Job) -> None:
         try:
             await self._jobs[job.name](self._ctx, *job.args)
-        except Exception:
-            JOB_FAILURES.labels(job.name).inc()
+        except Exception:  # counted by observability.instrumented; the row keeps what went wrong
             log.exception("job %s%r raised; the sweeper will retry its row", job.name, job.args)
         finally:
             self._running.discard(job)

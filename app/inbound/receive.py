@@ -28,7 +28,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.inbox import Delivery
-from app.core.observability import LATENCY, REQUESTS
+from app.core.observability import LATENCY, REQUESTS, webhook_delivered
 from app.core.runtime import app_runtime
 from app.core.settings import Settings
 
@@ -105,6 +105,7 @@ class Webhook:
             status, headers, body = _answer(500, INTERNAL_ERROR)
         finally:
             REQUESTS.labels("POST", self.path, str(status)).inc()
+            webhook_delivered(self.path.rsplit("/", 1)[-1], status)
             LATENCY.labels("POST", self.path).observe(time.perf_counter() - started)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -25,6 +25,10 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.worker import WorkerSettings
 
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port)
     run_worker(WorkerSettings, redis_settings=RedisSettings.from_dsn(settings.redis_url))
     return 0
 

@@ -21,6 +21,7 @@ from app.inbound.jira import webhook as jira_webhook
 from app.inbound.pagerduty import webhook as pagerduty_webhook
 from app.inbound.receive import Webhook
 from app.incidents.routes import router as incidents_router
+from app.metrics.gauges import start_refresh
 from app.metrics.maturity import check_thresholds
 from app.metrics.routes import router as metrics_router
 from app.packets.routes import router as packets_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         if runtime.redis is None:
             start_sweeper(runtime)
+        start_refresh(runtime)
         try:
             yield
         finally:

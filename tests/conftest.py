@@ -77,6 +77,7 @@ def settings(clean_database: str) -> Settings:
         pagerduty_webhook_secrets=PD_SECRET,
         redis_url=None,
         sweep_interval_seconds=3600,
+        metrics_refresh_seconds=0,  # tests refresh the gauges when they look at them
     )
 
 

@@ -101,6 +101,7 @@ async def test_with_redis_the_api_enqueues_and_a_worker_handles(settings, redis_
             await app.state.runtime.queue.drain()
             assert await incident_count(app) == 0  # the API process does not run jobs itself
             assert len(await pool.queued_jobs()) == 1
+            assert await app.state.runtime.queue.depth() == 1  # loopgate_job_queue_depth
 
             worker = Worker(functions=WorkerSettings.functions, redis_pool=pool, burst=True, poll_delay=0.05,
                             on_startup=WorkerSettings.on_startup, on_shutdown=WorkerSettings.on_shutdown,
@@ -109,6 +110,7 @@ async def test_with_redis_the_api_enqueues_and_a_worker_handles(settings, redis_
             await worker.main()
             await worker.close()
             assert await incident_count(app) == 1
+            assert await app.state.runtime.queue.depth() == 0
             incident = await client.get("/api/v1/incidents/PINC001", headers=ADMIN)
             assert incident.json()["status"] == "triggered"
     await pool.aclose()

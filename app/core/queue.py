@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from arq.connections import ArqRedis
+from arq.constants import default_queue_name
 from prometheus_client import Counter
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,8 @@ class Queue(Protocol):
     def submit(self, job: Job) -> None: ...
 
     async def drain(self) -> None: ...
+
+    async def depth(self) -> int: ...
 
     async def close(self) -> None: ...
 
@@ -124,6 +127,10 @@ class InProcessQueue:
         """Wait until no job is waiting or running (tests, shutdown)."""
         await self._idle.wait()
 
+    async def depth(self) -> int:
+        """Jobs waiting or running."""
+        return len(self._waiting) + len(self._running) + len(self._again)
+
     async def close(self) -> None:
         """Stop starting jobs and let the running ones finish; waiting ones are left to the
         sweeper of the next start (their rows are durable)."""
@@ -155,6 +162,10 @@ class ArqQueue:
     async def drain(self) -> None:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def depth(self) -> int:
+        """Jobs queued in Redis for the workers (arq's queue is a sorted set), and those on their way."""
+        return int(await self._redis.zcard(default_queue_name)) + len(self._tasks)
 
     async def close(self) -> None:
         await self.drain()

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./loopgate.db"
     redis_url: str | None = None
+    # A `loopgate worker` serves its job counters for Prometheus on this port (unset: it does not).
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535)
     admin_token: SecretStr | None = None
     public_url: str = "http://localhost:8000"
 
@@ -117,11 +119,11 @@ class Settings(BaseSettings):
 
     # Metrics (DESIGN §5): how many distinct postmortems make a pattern, the recommendation text per
     # tag or category (JSON object, merged over the defaults), maturity thresholds by
-    # "<level>.<criterion>" (JSON object), and how often the Prometheus gauges are recomputed.
+    # "<level>.<criterion>" (JSON object), and how often the Prometheus gauges are recomputed (0: not in this process).
     pattern_min_occurrences: int = Field(3, ge=1)
     pattern_recommendations: dict[str, str] = {}
     maturity_thresholds: dict[str, float] = {}
-    metrics_refresh_seconds: float = Field(60.0, gt=0)
+    metrics_refresh_seconds: float = Field(60.0, ge=0)
 
     @field_validator("postmortem_required_severities", "priority_severity_map", "urgency_severity_map",
                      "jira_priority_map", "jira_wont_do_resolutions", mode="before")

@@ -47,7 +47,8 @@ async def _measure(session: AsyncSession, measure: Measure, scope: Scope) -> dic
     sample = measure.sample(scope)
     if measure.kind is Kind.duration:
         digits = 6 if measure.name == "completion_days" else 3
-        rows = await session.execute(duration_stats(sample, grouped=scope.grouped))
+        ordered_sets = session.get_bind().dialect.name == "postgresql"
+        rows = await session.execute(duration_stats(sample, grouped=scope.grouped, ordered_sets=ordered_sets))
         return {row.g: {"mean": _number(row.mean, digits), "median": _number(row.median, digits),
                         "p90": _number(row.p90, digits), "count": row.count} for row in rows}
     rows = await session.execute(rate_counts(sample, grouped=scope.grouped, by_key=measure.by_key))

@@ -121,14 +121,24 @@ def _group(s: Any, grouped: bool) -> tuple[list[Any], Any]:
     return ([s.c.g], s.c.g) if grouped else ([], ONE_GROUP.label("g"))
 
 
-def duration_stats(sample: Sample, *, grouped: bool) -> Sample:
+def duration_stats(sample: Sample, *, grouped: bool, ordered_sets: bool = False) -> Sample:
     """Per group `g`: count, mean, and the nearest-rank median and p90 of `v`.
 
     Nearest rank: the value at position ⌈p·n⌉ of the sorted sample, that is
-    (n + 1) // 2 for the median and (9n + 9) // 10 for p90, in integers.
+    (n + 1) // 2 for the median and (9n + 9) // 10 for p90, in integers. PostgreSQL has it
+    as an ordered-set aggregate (`percentile_disc`: one pass, `ordered_sets=True`); SQLite has
+    none, so there the rows are ranked with window functions and the ranks picked out.
     """
     s = sample.subquery("sample")
-    keys, _ = _group(s, grouped)
+    keys, g = _group(s, grouped)
+    if ordered_sets:
+        return sa.select(
+            g,
+            sa.func.count().label("count"),
+            sa.func.avg(s.c.v).label("mean"),
+            sa.func.percentile_disc(0.5).within_group(s.c.v).label("median"),
+            sa.func.percentile_disc(0.9).within_group(s.c.v).label("p90"),
+        ).group_by(*keys)
     ranked = sa.select(
         s.c.g, s.c.v,
         sa.func.row_number().over(partition_by=keys or None, order_by=s.c.v).label("rn"),

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from app.metrics.sql import ONE_GROUP, Sample, day_text, epoch, flag, seconds_between, utc_day
+from app.metrics.sql import ONE_GROUP, Sample, epoch, flag, seconds_between, utc_date
 from app.models.incidents import Incident, IncidentTeam, of_service
 from app.models.packets import EventPacket, PacketStatus
 from app.models.postmortems import (
@@ -230,7 +230,7 @@ def _completed(scope: Scope, *columns: Any) -> Sample:
 
 def on_time_rate(scope: Scope) -> Sample:
     """Completed on or before the end of the due date (UTC) / completed."""
-    return _completed(scope, flag(utc_day(ActionItem.completed_at) <= day_text(ActionItem.due_date)).label("hit"))
+    return _completed(scope, flag(utc_date(ActionItem.completed_at) <= col(ActionItem.due_date)).label("hit"))
 
 
 def completion_days(scope: Scope) -> Sample:
@@ -286,7 +286,7 @@ def recurred_while_overdue(scope: Scope) -> Sample:
     item, where = _earlier_items(covered.postmortem_id)
     late = sa.exists().where(
         col(covered.incident_id) == Incident.repeat_of_id, *where,
-        day_text(item.due_date) < utc_day(Incident.triggered_at),
+        item.due_date < utc_date(Incident.triggered_at),
         sa.or_(item.closed_at.is_(None), item.closed_at > Incident.triggered_at),
     )
     return _repeats(scope, late)

@@ -125,10 +125,10 @@ def repeat_incident_rate(scope: Scope) -> Sample:
 
 
 def postmortem_completion_rate(scope: Scope) -> Sample:
-    learned = sa.exists().where(col(PostmortemIncident.incident_id) == Incident.id,
-                                col(Postmortem.id) == PostmortemIncident.postmortem_id,
-                                col(Postmortem.status).in_(PUBLISHED))
-    return (sa.select(scope.group(Incident.resolved_at), flag(learned).label("hit"))
+    learned = (sa.select(col(PostmortemIncident.incident_id))
+               .join(Postmortem, col(Postmortem.id) == PostmortemIncident.postmortem_id)
+               .where(col(Postmortem.status).in_(PUBLISHED)))
+    return (sa.select(scope.group(Incident.resolved_at), flag(col(Incident.id).in_(learned)).label("hit"))
             .where(col(Incident.severity).in_(scope.required_severities), *scope.window(Incident.resolved_at),
                    *incident_scope(scope)))
 
@@ -211,10 +211,19 @@ def incident_to_improvement(scope: Scope) -> Sample:
 # --- action items ----------------------------------------------------------------------------
 
 
+def _of_postmortems_in_scope(scope: Scope, items: Any) -> Any:
+    """Action items of the postmortems in the service/team scope; every action item when there is
+    none (a finding always has its postmortem, so the join would only cost a scan)."""
+    if not scope.service and not scope.team:
+        return items
+    return (items.join(Finding, col(Finding.id) == ActionItem.finding_id)
+            .where(*postmortem_scope(scope, Finding.postmortem_id)))
+
+
 def _items(scope: Scope, *columns: Any) -> Sample:
-    return (sa.select(scope.group(ActionItem.created_at), *columns)
-            .select_from(ActionItem).join(Finding, col(Finding.id) == ActionItem.finding_id)
-            .where(*scope.window(ActionItem.created_at), *postmortem_scope(scope, Finding.postmortem_id)))
+    items = (sa.select(scope.group(ActionItem.created_at), *columns).select_from(ActionItem)
+             .where(*scope.window(ActionItem.created_at)))
+    return _of_postmortems_in_scope(scope, items)
 
 
 def action_item_completion_rate(scope: Scope) -> Sample:
@@ -239,56 +248,62 @@ def completion_days(scope: Scope) -> Sample:
 
 def overdue(scope: Scope) -> sa.Select[int]:
     """Open work past its due date today; the window does not apply (it is about now)."""
-    return (sa.select(sa.func.count()).select_from(ActionItem)
-            .join(Finding, col(Finding.id) == ActionItem.finding_id)
-            .where(overdue_condition(scope.today), *postmortem_scope(scope, Finding.postmortem_id)))
+    return _of_postmortems_in_scope(
+        scope, sa.select(sa.func.count()).select_from(ActionItem).where(overdue_condition(scope.today)))
 
 
 # --- repeats ---------------------------------------------------------------------------------
 
 
-def _repeats(scope: Scope, hit: sa.ColumnElement[bool]) -> Sample:
-    return (sa.select(scope.group(Incident.triggered_at), flag(hit).label("hit"))
+def _repeats(scope: Scope, verdict: Callable[[Any], sa.Select[Any]]) -> Sample:
+    """Repeats in the scope, hit when `verdict` lists them. `verdict(repeat)` selects the ids of the
+    repeats (rows of the aliased incident `repeat`) that qualify, as one set-based join: an
+    uncorrelated IN is computed once (hashed on PostgreSQL, an ephemeral index on SQLite)
+    instead of a probe per repeat."""
+    repeat = aliased(Incident)
+    qualifying = verdict(repeat).where(col(repeat.repeat_of_id).is_not(None), *scope.window(repeat.triggered_at),
+                                       *incident_scope(scope, repeat))
+    return (sa.select(scope.group(Incident.triggered_at), flag(col(Incident.id).in_(qualifying)).label("hit"))
             .where(col(Incident.repeat_of_id).is_not(None), *scope.window(Incident.triggered_at),
                    *incident_scope(scope)))
 
 
-def _earlier_items(postmortem_id: Any) -> tuple[Any, list[sa.ColumnElement[bool]]]:
-    """An aliased action item of the postmortem, and the conditions that make it one that existed
-    when the repeat (the outer incident) triggered."""
-    item, finding = aliased(ActionItem), aliased(Finding)
-    return item, [col(finding.postmortem_id) == postmortem_id, col(item.finding_id) == finding.id,
-                  col(item.created_at) < Incident.triggered_at]
+def _earlier_items(repeat: Any) -> tuple[Any, Any, sa.Select[Any]]:
+    """The action items of the postmortems that cover each repeat's earlier incident and that existed
+    when the repeat triggered: (the aliased item, the aliased covering row, a select of the
+    repeat's id over that join)."""
+    covered, finding, item = aliased(PostmortemIncident), aliased(Finding), aliased(ActionItem)
+    joined = (sa.select(repeat.id).select_from(repeat)
+              .join(covered, col(covered.incident_id) == repeat.repeat_of_id)
+              .join(finding, col(finding.postmortem_id) == covered.postmortem_id)
+              .join(item, sa.and_(col(item.finding_id) == finding.id, col(item.created_at) < repeat.triggered_at)))
+    return item, covered, joined
 
 
 def recurred_after_remediation(scope: Scope) -> Sample:
     """Repeats whose earlier incident had a postmortem whose fixes, as they stood when the repeat
     triggered, were all done (wont_do aside, at least one completed): the fix did not hold."""
-    covered = aliased(PostmortemIncident)
-    done_item, done_where = _earlier_items(covered.postmortem_id)
-    open_item, open_where = _earlier_items(covered.postmortem_id)
-    completed_before = lambda item: sa.and_(  # noqa: E731
-        item.status == ActionItemStatus.completed, item.completed_at < Incident.triggered_at)
-    remediated = sa.exists().where(
-        col(covered.incident_id) == Incident.repeat_of_id,
-        # Nested two deep: name the outer rows, which auto-correlation only finds one level up.
-        sa.exists().where(*done_where, completed_before(done_item)).correlate(Incident, covered),
-        ~sa.exists().where(*open_where, open_item.status != ActionItemStatus.wont_do,
-                           sa.not_(completed_before(open_item))).correlate(Incident, covered),
-    )
+
+    def remediated(repeat: Any) -> sa.Select[Any]:
+        item, covered, joined = _earlier_items(repeat)
+        completed_before = sa.and_(item.status == ActionItemStatus.completed, item.completed_at < repeat.triggered_at)
+        still_open = sa.and_(item.status != ActionItemStatus.wont_do, sa.not_(completed_before))
+        return (joined.group_by(repeat.id, covered.postmortem_id)
+                .having(sa.and_(sa.func.max(flag(completed_before)) == 1, sa.func.max(flag(still_open)) == 0)))
+
     return _repeats(scope, remediated)
 
 
 def recurred_while_overdue(scope: Scope) -> Sample:
     """Repeats whose earlier incident had an action item that, when the repeat triggered, existed,
     was not closed, and was past its due date: the fix was known and late."""
-    covered = aliased(PostmortemIncident)
-    item, where = _earlier_items(covered.postmortem_id)
-    late = sa.exists().where(
-        col(covered.incident_id) == Incident.repeat_of_id, *where,
-        item.due_date < utc_date(Incident.triggered_at),
-        sa.or_(item.closed_at.is_(None), item.closed_at > Incident.triggered_at),
-    )
+
+    def late(repeat: Any) -> sa.Select[Any]:
+        item, _, joined = _earlier_items(repeat)
+        return joined.where(
+            item.due_date < utc_date(repeat.triggered_at),
+            sa.or_(item.closed_at.is_(None), item.closed_at > repeat.triggered_at))
+
     return _repeats(scope, late)
 
 

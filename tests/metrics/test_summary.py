@@ -1,7 +1,10 @@
 """GET /api/v1/metrics/summary over the hand-computed history of tests/support/metrics.py."""
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import clock
+from app.metrics import service
 from tests.support.constants import ADMIN
 from tests.support.metrics import NOW, history, store
 
@@ -122,3 +125,14 @@ async def test_bad_filters_are_refused_with_json(client):
     assert response.status_code == 422
     assert response.json()["error"] == "validation_error"
     assert (await client.get("/api/v1/metrics/summary")).status_code == 401
+
+
+async def test_a_session_on_one_connection_gets_the_same_summary(summary, runtime, settings):
+    """The measures run side by side on connections of their own when the session has an engine;
+    a session bound to one connection (inside a caller's transaction) runs them there, with the
+    same answer."""
+    served = await summary()
+    scope = service.scope_for(settings, now=clock.now())
+    async with runtime.engine.connect() as connection, AsyncSession(connection) as session:
+        alone = await service.summary(session, scope=scope)
+    assert alone == {k: v for k, v in served.items() if k not in ("window", "generated_at")}

@@ -24,6 +24,7 @@ from app.incidents.routes import router as incidents_router
 from app.metrics.gauges import start_refresh
 from app.metrics.maturity import check_thresholds
 from app.metrics.routes import router as metrics_router
+from app.notifications.routes import router as subscriptions_router
 from app.packets.routes import router as packets_router
 from app.postmortems.routes import router as postmortems_router
 from app.runtime import open_runtime, start_sweeper
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(packets_router)
     app.include_router(gates_router)
     app.include_router(metrics_router)
+    app.include_router(subscriptions_router)
     return app
 
 

@@ -10,6 +10,7 @@ import functools
 import logging
 from datetime import timedelta
 
+import httpx
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.typing import WorkerCoroutine
@@ -27,7 +28,9 @@ from app.incidents.events import IncidentResolved
 from app.incidents.jobs import link_repeats, sweep_relinks
 from app.incidents.service import apply_pagerduty_event
 from app.integrations.jira.client import JiraGateway
-from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client
+from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client, ssl_context
+from app.notifications import handlers as notifications
+from app.notifications.jobs import deliver, sweep_deliveries
 from app.packets import service as packets
 from app.packets.jobs import STALE_AFTER, assemble_packet, sweep_packets
 from app.tickets.jobs import reconcile_jira, sweep_tickets, sync_ticket
@@ -50,12 +53,13 @@ async def sweep_all(ctx: JobContext, *, startup: bool = False) -> None:
     await sweep_relinks(ctx, grace=timedelta(0) if startup else inbound_jobs.SWEEP_GRACE)
     await sweep_packets(ctx, stale_after=timedelta(0) if startup else STALE_AFTER)
     await sweep_tickets(ctx)
+    await sweep_deliveries(ctx)
 
 
 # Typed as arq's job functions: the same dict is the worker's `functions` (app/worker.py).
 JOBS: dict[str, WorkerCoroutine] = {
     job.__name__: instrumented(job)
-    for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all)
+    for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all, deliver)
 }
 
 
@@ -64,6 +68,7 @@ def event_bus(settings: Settings) -> EventBus:
     bus = EventBus()
     bus.subscribe(IncidentResolved, functools.partial(packets.on_incident_resolved,
                                                       sla_hours=settings.packet_sla_hours))
+    bus.subscribe(IncidentResolved, notifications.on_incident_resolved)
     return bus
 
 
@@ -84,7 +89,8 @@ async def open_runtime(settings: Settings, *, redis: ArqRedis | None = None) -> 
     if isinstance(queue, InProcessQueue):
         queue.wait_for_turn = inbox.wait_until_quiet
     runtime = Runtime(settings, engine, sessionmaker, queue, inbox, redis=redis,
-                      pagerduty=pagerduty_reader(settings), jira=jira_gateway(settings))
+                      pagerduty=pagerduty_reader(settings), jira=jira_gateway(settings),
+                      subscribers=subscriber_client(settings))
     ctx["runtime"] = runtime
     return runtime
 
@@ -106,6 +112,13 @@ def jira_gateway(settings: Settings) -> JiraClient | None:
     return JiraGateway(url=settings.jira_url, email=settings.jira_email,
                        token=settings.jira_api_token.get_secret_value(),
                        timeout=settings.jira_timeout_seconds, ca_bundle=settings.ca_bundle)
+
+
+def subscriber_client(settings: Settings) -> httpx.AsyncClient:
+    """The one HTTP client for subscriber deliveries: every call has the timeout; no redirects followed
+    (a subscriber's 3xx is not a delivery, and following it could leave the allowed hosts)."""
+    return httpx.AsyncClient(timeout=settings.subscription_timeout_seconds, verify=ssl_context(settings.ca_bundle),
+                             follow_redirects=False, headers={"user-agent": "Loopgate-Webhooks/1"})
 
 
 def start_sweeper(runtime: Runtime) -> None:

@@ -125,8 +125,13 @@ class Settings(BaseSettings):
     maturity_thresholds: dict[str, float] = {}
     metrics_refresh_seconds: float = Field(60.0, ge=0)
 
+    # Outbound subscriptions (DESIGN §7): hosts a subscriber URL may name (empty: any, loopback and
+    # private ranges included; `*.example.com` allows its subdomains), and every delivery's timeout.
+    subscription_allowed_hosts: CommaList = []
+    subscription_timeout_seconds: float = Field(10.0, gt=0)
+
     @field_validator("postmortem_required_severities", "priority_severity_map", "urgency_severity_map",
-                     "jira_priority_map", "jira_wont_do_resolutions", mode="before")
+                     "jira_priority_map", "jira_wont_do_resolutions", "subscription_allowed_hosts", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split(value)

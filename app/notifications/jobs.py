@@ -1,0 +1,38 @@
+"""Notification jobs: deliver one outbox row; sweep up due deliveries; the scheduled follow-through jobs."""
+
+import uuid
+from datetime import timedelta
+
+from app.core import clock
+from app.core.queue import Job
+from app.core.runtime import JobContext, runtime_of
+from app.notifications import delivery
+
+
+async def deliver(ctx: JobContext, delivery_id: str) -> None:
+    """POST one due delivery and record the outcome; not due, done or taken: nothing happens."""
+    runtime = runtime_of(ctx)
+    assert runtime.subscribers is not None  # open_runtime always builds it
+    # The claim outlives the call: a worker that dies mid-call leaves it due again after this.
+    lease = timedelta(seconds=runtime.settings.subscription_timeout_seconds * 3 + 30)
+    async with runtime.sessionmaker() as session:
+        attempt = await delivery.claim(session, delivery_id=uuid.UUID(delivery_id), lease=lease)
+        await session.commit()
+    if attempt is None:
+        return
+    outcome = await delivery.send(runtime.subscribers, attempt)
+    async with runtime.sessionmaker() as session:
+        retry_in = await delivery.record_outcome(session, delivery_id=attempt.delivery_id, outcome=outcome)
+        await session.commit()
+    if retry_in is not None:
+        runtime.queue.submit(Job("deliver", (delivery_id,), defer_seconds=retry_in))
+
+
+async def sweep_deliveries(ctx: JobContext) -> int:
+    """Resubmit deliveries whose attempt is due (a lost job, a restart, a retry whose wake-up was lost)."""
+    runtime = runtime_of(ctx)
+    async with runtime.sessionmaker() as session:
+        ids = await delivery.due(session, now=clock.now())
+    for delivery_id in ids:
+        runtime.queue.submit(Job("deliver", (str(delivery_id),)))
+    return len(ids)

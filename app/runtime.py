@@ -24,15 +24,17 @@ from app.core.settings import Settings, load_settings
 from app.core.vendors import JiraClient, PagerDutyReads
 from app.inbound import jobs as inbound_jobs
 from app.inbound.writer import InboxWriter
-from app.incidents.events import IncidentResolved
+from app.incidents.events import IncidentResolved, RepeatLinked
 from app.incidents.jobs import link_repeats, sweep_relinks
 from app.incidents.service import apply_pagerduty_event
 from app.integrations.jira.client import JiraGateway
 from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client, ssl_context
 from app.notifications import handlers as notifications
-from app.notifications.jobs import deliver, sweep_deliveries
+from app.notifications.jobs import deliver, escalate, sweep_deliveries
 from app.packets import service as packets
+from app.packets.events import PacketAssembled
 from app.packets.jobs import STALE_AFTER, assemble_packet, sweep_packets
+from app.postmortems.events import CloseRefused, PostmortemTransitioned
 from app.tickets.jobs import reconcile_jira, sweep_tickets, sync_ticket
 from app.tickets.service import apply_jira_event
 
@@ -59,7 +61,8 @@ async def sweep_all(ctx: JobContext, *, startup: bool = False) -> None:
 # Typed as arq's job functions: the same dict is the worker's `functions` (app/worker.py).
 JOBS: dict[str, WorkerCoroutine] = {
     job.__name__: instrumented(job)
-    for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all, deliver)
+    for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all, deliver,
+                escalate)
 }
 
 
@@ -69,6 +72,10 @@ def event_bus(settings: Settings) -> EventBus:
     bus.subscribe(IncidentResolved, functools.partial(packets.on_incident_resolved,
                                                       sla_hours=settings.packet_sla_hours))
     bus.subscribe(IncidentResolved, notifications.on_incident_resolved)
+    bus.subscribe(PacketAssembled, notifications.on_packet_assembled)
+    bus.subscribe(PostmortemTransitioned, notifications.on_postmortem_transitioned)
+    bus.subscribe(CloseRefused, notifications.on_close_refused)
+    bus.subscribe(RepeatLinked, notifications.on_repeat_linked)
     return bus
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from app.core import clock
 from app.core.queue import Job
 from app.core.runtime import JobContext, runtime_of
-from app.notifications import delivery
+from app.notifications import delivery, escalation
 
 
 async def deliver(ctx: JobContext, delivery_id: str) -> None:
@@ -36,3 +36,12 @@ async def sweep_deliveries(ctx: JobContext) -> int:
     for delivery_id in ids:
         runtime.queue.submit(Job("deliver", (str(delivery_id),)))
     return len(ids)
+
+
+async def escalate(ctx: JobContext) -> int:
+    """The daily escalation ladder (app/notifications/escalation.py); a second run the same day announces nothing."""
+    runtime = runtime_of(ctx)
+    async with runtime.sessionmaker() as session:
+        report = await escalation.run(session, now=clock.now())
+        await session.commit()
+    return len(report.events)

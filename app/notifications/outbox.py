@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.db import insert_for
+from app.core.dml import rowcount
 from app.core.queue import enqueue_after_commit
-from app.models.notifications import Delivery, EventType, Subscription
+from app.models.notifications import Announcement, Delivery, EventType, Subscription
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,25 @@ async def record(session: AsyncSession, *, event_type: EventType, data: Mapping[
         session.add(delivery)
         enqueue_after_commit(session, "deliver", str(delivery.id))
     return len(targets)
+
+
+async def first_time(session: AsyncSession, *, kind: str, subject: str, level: int = 0) -> bool:
+    """Remember (kind, subject, level); True only the first time it is asked, on any worker.
+
+    The row commits with whatever is announced, so a rolled-back run announces nothing and
+    remembers nothing; two runs at once cannot both win (primary key, ON CONFLICT DO NOTHING).
+    """
+    result = await session.execute(
+        insert_for(session, Announcement)
+        .values(kind=kind, subject=subject, level=level, announced_at=clock.now())
+        .on_conflict_do_nothing())
+    return rowcount(result) == 1
+
+
+async def announce_once(session: AsyncSession, *, event_type: EventType, subject: str, data: Mapping[str, Any],
+                        facets: Facets = Facets(), level: int = 0, kind: str | None = None) -> bool:
+    """Record the event unless (kind or its type, subject, level) was announced before; True when it was now."""
+    if not await first_time(session, kind=kind or str(event_type), subject=subject, level=level):
+        return False
+    await record(session, event_type=event_type, data=data, facets=facets)
+    return True

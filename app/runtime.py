@@ -30,7 +30,7 @@ from app.incidents.service import apply_pagerduty_event
 from app.integrations.jira.client import JiraGateway
 from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client, ssl_context
 from app.notifications import handlers as notifications
-from app.notifications.jobs import deliver, escalate, sweep_deliveries
+from app.notifications.jobs import deliver, digest, escalate, packet_sla, sweep_deliveries
 from app.packets import service as packets
 from app.packets.events import PacketAssembled
 from app.packets.jobs import STALE_AFTER, assemble_packet, sweep_packets
@@ -62,7 +62,7 @@ async def sweep_all(ctx: JobContext, *, startup: bool = False) -> None:
 JOBS: dict[str, WorkerCoroutine] = {
     job.__name__: instrumented(job)
     for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all, deliver,
-                escalate)
+                escalate, packet_sla, digest)
 }
 
 

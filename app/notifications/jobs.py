@@ -6,7 +6,7 @@ from datetime import timedelta
 from app.core import clock
 from app.core.queue import Job
 from app.core.runtime import JobContext, runtime_of
-from app.notifications import delivery, escalation
+from app.notifications import delivery, digests, escalation, sla
 
 
 async def deliver(ctx: JobContext, delivery_id: str) -> None:
@@ -45,3 +45,24 @@ async def escalate(ctx: JobContext) -> int:
         report = await escalation.run(session, now=clock.now())
         await session.commit()
     return len(report.events)
+
+
+async def packet_sla(ctx: JobContext) -> int:
+    """Hourly: packet.sla_breached once per packet not assembled within the SLA."""
+    runtime = runtime_of(ctx)
+    async with runtime.sessionmaker() as session:
+        announced = await sla.announce_breaches(session, now=clock.now())
+        await session.commit()
+    return announced
+
+
+async def digest(ctx: JobContext) -> int:
+    """Daily: the last week's and last month's digests and new patterns, each announced once."""
+    runtime = runtime_of(ctx)
+    now = clock.now()
+    async with runtime.sessionmaker() as session:
+        announced = int(await digests.announce_weekly(session, now=now))
+        announced += await digests.announce_monthly(session, now=now, settings=runtime.settings)
+        announced += await digests.announce_patterns(session, now=now, settings=runtime.settings)
+        await session.commit()
+    return announced

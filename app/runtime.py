@@ -8,7 +8,7 @@ arq worker both run.
 import asyncio
 import functools
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from arq import create_pool
@@ -18,8 +18,9 @@ from arq.typing import WorkerCoroutine
 from app.core.db import create_engine, create_sessionmaker
 from app.core.events import EventBus
 from app.core.observability import instrumented
-from app.core.queue import ArqQueue, InProcessQueue, Queue
+from app.core.queue import ArqQueue, InProcessQueue, Job, Queue
 from app.core.runtime import JobContext, Runtime, runtime_of
+from app.core.schedule import Schedule
 from app.core.settings import Settings, load_settings
 from app.core.vendors import JiraClient, PagerDutyReads
 from app.inbound import jobs as inbound_jobs
@@ -64,6 +65,17 @@ JOBS: dict[str, WorkerCoroutine] = {
     for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all, deliver,
                 escalate, packet_sla, digest)
 }
+
+
+# The scheduled jobs (DESIGN §7), in UTC: arq cron jobs in workers (unique, so one run across all of
+# them), the in-process runner without Redis. Each one can run twice without doing anything twice.
+SCHEDULE = (
+    Schedule("sweep_all"),  # every minute
+    Schedule("reconcile_jira", minute=frozenset({0, 15, 30, 45}), second=30),
+    Schedule("packet_sla", minute=frozenset({5})),  # hourly
+    Schedule("escalate", hour=frozenset({7}), minute=frozenset({0})),  # daily
+    Schedule("digest", hour=frozenset({8}), minute=frozenset({0})),  # daily: weekly and monthly digests, patterns
+)
 
 
 def event_bus(settings: Settings) -> EventBus:
@@ -142,6 +154,22 @@ def start_sweeper(runtime: Runtime) -> None:
             await asyncio.sleep(runtime.settings.sweep_interval_seconds)
 
     runtime.background.append(asyncio.get_running_loop().create_task(loop()))
+
+
+def start_schedule(runtime: Runtime, schedule: tuple[Schedule, ...] = SCHEDULE) -> None:
+    """In-process mode: submit each scheduled job at its times (the sweeper has its own loop).
+
+    The jobs go through the in-process queue, so they are counted and serialised like any other."""
+
+    async def loop(entry: Schedule) -> None:
+        while True:
+            now = datetime.now(UTC)
+            await asyncio.sleep((entry.next_after(now) - now).total_seconds())
+            runtime.queue.submit(Job(entry.job))
+
+    for entry in schedule:
+        if entry.job != "sweep_all":
+            runtime.background.append(asyncio.get_running_loop().create_task(loop(entry)))
 
 
 async def worker_startup(ctx: dict[str, object]) -> None:

@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # private ranges included; `*.example.com` allows its subdomains), and every delivery's timeout.
     subscription_allowed_hosts: CommaList = []
     subscription_timeout_seconds: float = Field(10.0, gt=0)
+    # Without Redis, the API process runs the scheduled jobs (escalate, packet_sla, digest, reconcile_jira)
+    # at their times; false leaves them to `loopgate jobs run JOB` from an outside scheduler.
+    schedule_in_process: bool = True
 
     @field_validator("postmortem_required_severities", "priority_severity_map", "urgency_severity_map",
                      "jira_priority_map", "jira_wont_do_resolutions", "subscription_allowed_hosts", mode="before")

@@ -17,12 +17,13 @@ async def subscribe(client, url: str, events=("incident.resolved",), **fields) -
 
 
 async def resolve_incident(client, runtime, external_id: str = "PINC0001", *, service_id: str = "PSV81QA",
-                           title: str = "Checkout API p99 latency > 2s", at: str = "2026-11-20T10:30:00Z") -> None:
-    """An incident triggered and resolved through the real PagerDuty webhook."""
-    for n, (kind, status, when) in enumerate((("incident.triggered", "triggered", "2026-11-20T10:00:00Z"),
+                           title: str = "Checkout API p99 latency > 2s", triggered: str = "2026-11-20T10:00:00Z",
+                           at: str = "2026-11-20T10:30:00Z") -> None:
+    """An incident triggered and resolved (`at`) through the real PagerDuty webhook."""
+    for n, (kind, status, when) in enumerate((("incident.triggered", "triggered", triggered),
                                               ("incident.resolved", "resolved", at))):
         event = incident_event(f"EV-{external_id}-{n}", kind, when, external_id, status=status, title=title,
-                               service_id=service_id, created_at="2026-11-20T10:00:00Z", priority="P1")
+                               service_id=service_id, created_at=triggered, priority="P1")
         assert (await post_delivery(client, event)).status_code == 202
         await runtime.queue.drain()
 

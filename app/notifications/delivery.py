@@ -91,7 +91,7 @@ async def send(http: httpx.AsyncClient, attempt: Attempt) -> Outcome:
     body, headers = request_of(attempt, at=clock.now())
     try:
         response = await http.post(attempt.url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:2000])
     if 200 <= response.status_code < 300:
         return Outcome(response.status_code, None)

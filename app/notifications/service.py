@@ -4,6 +4,7 @@ import fnmatch
 import uuid
 from urllib.parse import urlsplit
 
+import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -27,13 +28,18 @@ def host_allowed(host: str, allowed_hosts: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(host, pattern.lower().rstrip(".")) for pattern in allowed_hosts)
 
 
+def host_of(url: str) -> str | None:
+    return urlsplit(url).hostname
+
+
 def check_url(url: str, *, allowed_hosts: list[str]) -> None:
     """A subscriber URL is absolute http(s) with a host that LOOPGATE_SUBSCRIPTION_ALLOWED_HOSTS allows."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018 — raises ValueError on a port out of range
-    except ValueError as exc:
+        httpx.URL(url)  # what the deliveries will post to must be a URL httpx can send to
+    except (ValueError, httpx.InvalidURL) as exc:
         raise UrlNotAllowed(f"The subscription URL is not a valid URL: {exc}.",
                             details=[{"field": "body.url", "message": str(exc), "type": "url_invalid"}]) from exc
     if parts.scheme not in ("http", "https") or not host:
@@ -58,8 +64,10 @@ async def create_subscription(session: AsyncSession, *, url: str, events: list[E
         severities=severities, created_by=actor)
     session.add(subscription)
     await session.flush()
+    # Only the host: a Slack incoming-webhook URL is itself a secret.
     audit.record(session, actor=actor, action="subscription.created", entity="subscription",
-                 entity_id=subscription.id, diff={"url": url, "events": subscription.events, "format": str(format)})
+                 entity_id=subscription.id, diff={"host": host_of(url), "events": subscription.events,
+                                                  "format": str(format)})
     return subscription
 
 
@@ -81,7 +89,7 @@ async def delete_subscription(session: AsyncSession, *, subscription_id: uuid.UU
     subscription = await get_subscription(session, subscription_id=subscription_id)
     await session.delete(subscription)
     audit.record(session, actor=actor, action="subscription.deleted", entity="subscription",
-                 entity_id=subscription.id, diff={"url": subscription.url})
+                 entity_id=subscription.id, diff={"host": host_of(subscription.url)})
     return subscription
 
 

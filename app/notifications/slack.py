@@ -2,21 +2,23 @@
 
 from typing import Any
 
-HEADINGS = {
-    "incident.resolved": "Incident resolved",
-    "packet.assembled": "Event Packet ready",
-    "packet.sla_breached": "Event Packet late",
-    "postmortem.published": "Postmortem published",
-    "postmortem.closed": "Postmortem closed",
-    "gate.failed": "Integration Gate refused to close a postmortem",
-    "action_item.overdue": "Action item overdue",
-    "action_item.escalated": "Action item escalated",
-    "action_item.stale": "Action item stale",
-    "action_item.auto_closed": "Action item closed as won't do",
-    "pattern.detected": "Recurring pattern",
-    "recurrence.detected": "Incident recurred",
-    "digest.weekly": "Weekly learning digest",
-    "digest.monthly": "Monthly learning digest",
+from app.models.notifications import EventType
+
+HEADINGS: dict[str, str] = {
+    EventType.incident_resolved: "Incident resolved",
+    EventType.packet_assembled: "Event Packet ready",
+    EventType.packet_sla_breached: "Event Packet late",
+    EventType.postmortem_published: "Postmortem published",
+    EventType.postmortem_closed: "Postmortem closed",
+    EventType.gate_failed: "Integration Gate refused to close a postmortem",
+    EventType.action_item_overdue: "Action item overdue",
+    EventType.action_item_escalated: "Action item escalated",
+    EventType.action_item_stale: "Action item stale",
+    EventType.action_item_auto_closed: "Action item closed as won't do",
+    EventType.pattern_detected: "Recurring pattern",
+    EventType.recurrence_detected: "Incident recurred",
+    EventType.digest_weekly: "Weekly learning digest",
+    EventType.digest_monthly: "Monthly learning digest",
 }
 
 

@@ -146,3 +146,13 @@ def test_retry_schedule_and_jitter():
         delays = [retry_delay(attempts) for _ in range(200)]
         assert all(base * 0.8 <= d <= base * 1.2 for d in delays)
         assert max(delays) - min(delays) > base * 0.2  # jittered, not fixed
+
+
+def test_every_event_type_has_a_slack_heading():
+    from app.models.notifications import EventType
+    from app.notifications.slack import HEADINGS, text
+
+    assert set(HEADINGS) == set(EventType)
+    assert text({"type": "digest.weekly", "data": {"summary": "Week 2026-W48: 3 new findings",
+                                                   "lines": ["technical: canary"]}}) == (
+        "*Weekly learning digest*\nWeek 2026-W48: 3 new findings\n• technical: canary")

@@ -163,7 +163,7 @@ def start_schedule(runtime: Runtime, schedule: tuple[Schedule, ...] = SCHEDULE) 
 
     async def loop(entry: Schedule) -> None:
         while True:
-            now = datetime.now(UTC)
+            now = datetime.now(UTC)  # the wall clock, not app.core.clock: this waits for real time to pass
             await asyncio.sleep((entry.next_after(now) - now).total_seconds())
             runtime.queue.submit(Job(entry.job))
 

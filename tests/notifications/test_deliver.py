@@ -92,7 +92,8 @@ async def test_a_subscriber_that_is_down_is_retried_then_given_up_after_24_hours
 
 async def test_a_timeout_is_a_failed_attempt(client, runtime, clock):
     runtime.settings = runtime.settings.model_copy(update={"subscription_timeout_seconds": 0.3})
-    runtime.subscribers = httpx.AsyncClient(timeout=0.3)
+    await runtime.subscribers.aclose()
+    runtime.subscribers = httpx.AsyncClient(timeout=0.3)  # as open_runtime builds it with this setting
     with receiver(delay_seconds=1.0) as subscriber:
         subscription = await subscribe(client, subscriber.url)
         await resolve_incident(client, runtime)

@@ -24,9 +24,10 @@ from app.incidents.routes import router as incidents_router
 from app.metrics.gauges import start_refresh
 from app.metrics.maturity import check_thresholds
 from app.metrics.routes import router as metrics_router
+from app.notifications.routes import router as subscriptions_router
 from app.packets.routes import router as packets_router
 from app.postmortems.routes import router as postmortems_router
-from app.runtime import open_runtime, start_sweeper
+from app.runtime import open_runtime, start_schedule, start_sweeper
 from app.tickets.routes import router as tickets_router
 from app.tokens.routes import router as tokens_router
 
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         if runtime.redis is None:
             start_sweeper(runtime)
+            if settings.schedule_in_process:
+                start_schedule(runtime)
         start_refresh(runtime)
         try:
             yield
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(packets_router)
     app.include_router(gates_router)
     app.include_router(metrics_router)
+    app.include_router(subscriptions_router)
     return app
 
 

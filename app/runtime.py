@@ -8,8 +8,9 @@ arq worker both run.
 import asyncio
 import functools
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import httpx
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.typing import WorkerCoroutine
@@ -17,19 +18,24 @@ from arq.typing import WorkerCoroutine
 from app.core.db import create_engine, create_sessionmaker
 from app.core.events import EventBus
 from app.core.observability import instrumented
-from app.core.queue import ArqQueue, InProcessQueue, Queue
+from app.core.queue import ArqQueue, InProcessQueue, Job, Queue
 from app.core.runtime import JobContext, Runtime, runtime_of
+from app.core.schedule import Schedule
 from app.core.settings import Settings, load_settings
 from app.core.vendors import JiraClient, PagerDutyReads
 from app.inbound import jobs as inbound_jobs
 from app.inbound.writer import InboxWriter
-from app.incidents.events import IncidentResolved
+from app.incidents.events import IncidentResolved, RepeatLinked
 from app.incidents.jobs import link_repeats, sweep_relinks
 from app.incidents.service import apply_pagerduty_event
 from app.integrations.jira.client import JiraGateway
-from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client
+from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client, ssl_context
+from app.notifications import handlers as notifications
+from app.notifications.jobs import deliver, digest, escalate, packet_sla, sweep_deliveries
 from app.packets import service as packets
+from app.packets.events import PacketAssembled
 from app.packets.jobs import STALE_AFTER, assemble_packet, sweep_packets
+from app.postmortems.events import CloseRefused, PostmortemTransitioned
 from app.tickets.jobs import reconcile_jira, sweep_tickets, sync_ticket
 from app.tickets.service import apply_jira_event
 
@@ -50,13 +56,26 @@ async def sweep_all(ctx: JobContext, *, startup: bool = False) -> None:
     await sweep_relinks(ctx, grace=timedelta(0) if startup else inbound_jobs.SWEEP_GRACE)
     await sweep_packets(ctx, stale_after=timedelta(0) if startup else STALE_AFTER)
     await sweep_tickets(ctx)
+    await sweep_deliveries(ctx)
 
 
 # Typed as arq's job functions: the same dict is the worker's `functions` (app/worker.py).
 JOBS: dict[str, WorkerCoroutine] = {
     job.__name__: instrumented(job)
-    for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all)
+    for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all, deliver,
+                escalate, packet_sla, digest)
 }
+
+
+# The scheduled jobs (DESIGN §7), in UTC: arq cron jobs in workers (unique, so one run across all of
+# them), the in-process runner without Redis. Each one can run twice without doing anything twice.
+SCHEDULE = (
+    Schedule("sweep_all"),  # every minute
+    Schedule("reconcile_jira", minute=frozenset({0, 15, 30, 45}), second=30),
+    Schedule("packet_sla", minute=frozenset({5})),  # hourly
+    Schedule("escalate", hour=frozenset({7}), minute=frozenset({0})),  # daily
+    Schedule("digest", hour=frozenset({8}), minute=frozenset({0})),  # daily: weekly and monthly digests, patterns
+)
 
 
 def event_bus(settings: Settings) -> EventBus:
@@ -64,6 +83,11 @@ def event_bus(settings: Settings) -> EventBus:
     bus = EventBus()
     bus.subscribe(IncidentResolved, functools.partial(packets.on_incident_resolved,
                                                       sla_hours=settings.packet_sla_hours))
+    bus.subscribe(IncidentResolved, notifications.on_incident_resolved)
+    bus.subscribe(PacketAssembled, notifications.on_packet_assembled)
+    bus.subscribe(PostmortemTransitioned, notifications.on_postmortem_transitioned)
+    bus.subscribe(CloseRefused, notifications.on_close_refused)
+    bus.subscribe(RepeatLinked, notifications.on_repeat_linked)
     return bus
 
 
@@ -84,7 +108,8 @@ async def open_runtime(settings: Settings, *, redis: ArqRedis | None = None) -> 
     if isinstance(queue, InProcessQueue):
         queue.wait_for_turn = inbox.wait_until_quiet
     runtime = Runtime(settings, engine, sessionmaker, queue, inbox, redis=redis,
-                      pagerduty=pagerduty_reader(settings), jira=jira_gateway(settings))
+                      pagerduty=pagerduty_reader(settings), jira=jira_gateway(settings),
+                      subscribers=subscriber_client(settings))
     ctx["runtime"] = runtime
     return runtime
 
@@ -108,6 +133,13 @@ def jira_gateway(settings: Settings) -> JiraClient | None:
                        timeout=settings.jira_timeout_seconds, ca_bundle=settings.ca_bundle)
 
 
+def subscriber_client(settings: Settings) -> httpx.AsyncClient:
+    """The one HTTP client for subscriber deliveries: every call has the timeout; no redirects followed
+    (a subscriber's 3xx is not a delivery, and following it could leave the allowed hosts)."""
+    return httpx.AsyncClient(timeout=settings.subscription_timeout_seconds, verify=ssl_context(settings.ca_bundle),
+                             follow_redirects=False, headers={"user-agent": "Loopgate-Webhooks/1"})
+
+
 def start_sweeper(runtime: Runtime) -> None:
     """In-process mode: sweep at once (a restart loses nothing), then every interval."""
 
@@ -122,6 +154,22 @@ def start_sweeper(runtime: Runtime) -> None:
             await asyncio.sleep(runtime.settings.sweep_interval_seconds)
 
     runtime.background.append(asyncio.get_running_loop().create_task(loop()))
+
+
+def start_schedule(runtime: Runtime, schedule: tuple[Schedule, ...] = SCHEDULE) -> None:
+    """In-process mode: submit each scheduled job at its times (the sweeper has its own loop).
+
+    The jobs go through the in-process queue, so they are counted and serialised like any other."""
+
+    async def loop(entry: Schedule) -> None:
+        while True:
+            now = datetime.now(UTC)  # the wall clock, not app.core.clock: this waits for real time to pass
+            await asyncio.sleep((entry.next_after(now) - now).total_seconds())
+            runtime.queue.submit(Job(entry.job))
+
+    for entry in schedule:
+        if entry.job != "sweep_all":
+            runtime.background.append(asyncio.get_running_loop().create_task(loop(entry)))
 
 
 async def worker_startup(ctx: dict[str, object]) -> None:

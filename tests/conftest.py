@@ -78,6 +78,7 @@ def settings(clean_database: str) -> Settings:
         redis_url=None,
         sweep_interval_seconds=3600,
         metrics_refresh_seconds=0,  # tests refresh the gauges when they look at them
+        schedule_in_process=False,  # tests run the scheduled jobs themselves, on a clock they move
     )
 
 

@@ -6,6 +6,7 @@ submits it again.
 """
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ ENQUEUE_FAILURES = Counter("loopgate_enqueue_failures", "Jobs that could not be 
 class Job:
     name: str
     args: tuple[Any, ...] = ()
+    # Run no sooner than this many seconds from now (a retry's back-off); 0: as soon as possible.
+    defer_seconds: float = 0.0
 
 
 class Queue(Protocol):
@@ -82,10 +85,16 @@ class InProcessQueue:
         self._idle = asyncio.Event()
         self._idle.set()
         self._dispatcher: asyncio.Task[None] | None = None
+        self._timers: set[asyncio.TimerHandle] = set()
 
     def submit(self, job: Job) -> None:
         if job.name not in self._jobs:
             raise LookupError(f"unknown job {job.name!r}")
+        if job.defer_seconds > 0:
+            # Not counted as waiting (drain does not wait for a back-off); lost on close, like any
+            # waiting job, and then picked up by the sweeper from its row.
+            self._defer(dataclasses.replace(job, defer_seconds=0.0), job.defer_seconds)
+            return
         if job in self._running:
             self._again.add(job)
         else:
@@ -94,6 +103,14 @@ class InProcessQueue:
         self._wakeup.set()
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch())
+
+    def _defer(self, job: Job, delay: float) -> None:
+        def fire() -> None:
+            self._timers.discard(timer)
+            self.submit(job)
+
+        timer = asyncio.get_running_loop().call_later(delay, fire)
+        self._timers.add(timer)
 
     async def _dispatch(self) -> None:
         while True:
@@ -134,6 +151,9 @@ class InProcessQueue:
     async def close(self) -> None:
         """Stop starting jobs and let the running ones finish; waiting ones are left to the
         sweeper of the next start (their rows are durable)."""
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
         if self._dispatcher is not None:
             self._dispatcher.cancel()
             await asyncio.gather(self._dispatcher, return_exceptions=True)
@@ -154,7 +174,7 @@ class ArqQueue:
 
     async def _send(self, job: Job) -> None:
         try:
-            await self._redis.enqueue_job(job.name, *job.args)
+            await self._redis.enqueue_job(job.name, *job.args, _defer_by=job.defer_seconds or None)
         except Exception:
             ENQUEUE_FAILURES.labels(job.name).inc()
             log.exception("could not enqueue %s%r; the sweeper will resubmit its row", job.name, job.args)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import httpx
 from arq.connections import ArqRedis
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -33,6 +34,8 @@ class Runtime:
     redis: ArqRedis | None = None
     pagerduty: PagerDutyReads | None = None
     jira: JiraClient | None = None
+    # The one HTTP client for subscriber deliveries (app/notifications), with its timeout.
+    subscribers: httpx.AsyncClient | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -51,6 +54,8 @@ class Runtime:
             self.pagerduty.close()
         if self.jira is not None:
             self.jira.close()
+        if self.subscribers is not None:
+            await self.subscribers.aclose()
         await self.engine.dispose()
 
 

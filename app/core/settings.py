@@ -125,8 +125,16 @@ class Settings(BaseSettings):
     maturity_thresholds: dict[str, float] = {}
     metrics_refresh_seconds: float = Field(60.0, ge=0)
 
+    # Outbound subscriptions (DESIGN §7): hosts a subscriber URL may name (empty: any, loopback and
+    # private ranges included; `*.example.com` allows its subdomains), and every delivery's timeout.
+    subscription_allowed_hosts: CommaList = []
+    subscription_timeout_seconds: float = Field(10.0, gt=0)
+    # Without Redis, the API process runs the scheduled jobs (escalate, packet_sla, digest, reconcile_jira)
+    # at their times; false leaves them to `loopgate jobs run JOB` from an outside scheduler.
+    schedule_in_process: bool = True
+
     @field_validator("postmortem_required_severities", "priority_severity_map", "urgency_severity_map",
-                     "jira_priority_map", "jira_wont_do_resolutions", mode="before")
+                     "jira_priority_map", "jira_wont_do_resolutions", "subscription_allowed_hosts", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split(value)

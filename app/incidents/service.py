@@ -14,7 +14,7 @@ from app.core.errors import NotFound
 from app.core.pagination import Page, paginate
 from app.core.queue import enqueue_after_commit
 from app.core.settings import Settings
-from app.incidents.events import IncidentResolved
+from app.incidents.events import IncidentResolved, RepeatLinked
 from app.incidents.fold import (
     EventRecord,
     IncidentState,
@@ -172,6 +172,8 @@ async def link_repeats(session: AsyncSession, *, fingerprint: str | None, around
         if triggered_at >= around and wanted != repeat_of_id:
             await session.execute(
                 sa.update(Incident).where(col(Incident.id) == incident_id).values(repeat_of_id=wanted))
+            if wanted is not None:
+                await events.publish(session, RepeatLinked(incident_id, wanted))
 
 
 async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident:

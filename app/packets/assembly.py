@@ -16,7 +16,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.core import clock
+from app.core import clock, events
 from app.core.db import lock_for_update
 from app.core.dml import rowcount
 from app.core.vendors import PagerDutyReads
@@ -31,6 +31,7 @@ from app.models.postmortems import (
     PostmortemIncident,
 )
 from app.packets.content import ApiFacts, PacketInputs, build_content
+from app.packets.events import PacketAssembled
 
 
 def canonical_sha256(content: dict[str, Any]) -> str:
@@ -136,13 +137,18 @@ async def fetch_api_facts(reader: PagerDutyReads | None, external_id: str) -> tu
 async def finish(session: AsyncSession, *, packet_id: uuid.UUID, inputs: PacketInputs) -> bool:
     """Store the content once; False when another run stored it first."""
     content = build_content(inputs)
+    status = PacketStatus.partial if inputs.gaps else PacketStatus.complete
     result = await session.execute(
         sa.update(EventPacket)
         .where(col(EventPacket.id) == packet_id, col(EventPacket.status).not_in(FINISHED))
-        .values(status=PacketStatus.partial if inputs.gaps else PacketStatus.complete, content=content,
-                sha256=canonical_sha256(content), assembled_at=clock.now(), last_error=None)
+        .values(status=status, content=content, sha256=canonical_sha256(content), assembled_at=clock.now(),
+                last_error=None)
     )
-    return rowcount(result) == 1
+    if rowcount(result) != 1:
+        return False
+    packet = await session.get_one(EventPacket, packet_id)
+    await events.publish(session, PacketAssembled(packet_id, packet.incident_id, packet.version, status))
+    return True
 
 
 async def record_failure(session: AsyncSession, *, packet_id: uuid.UUID, error: str, max_attempts: int) -> None:

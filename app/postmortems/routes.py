@@ -9,6 +9,7 @@ from app.core.errors import error_responses
 from app.core.runtime import SessionDep, SettingsDep
 from app.postmortems import action_items, findings, reads, service, views
 from app.postmortems.blame import indicators_of, lint_blame
+from app.postmortems.errors import GateFailed
 from app.postmortems.gate import IntegrationGate
 from app.postmortems.schemas import (
     NO_NUL,
@@ -101,8 +102,15 @@ async def transition_postmortem(postmortem_id: uuid.UUID, body: Transition, sess
                                 principal: WriteDep, settings: SettingsDep, gate: GateDep) -> PostmortemDetail:
     """Move through draft → in_review → published → closed (or back to draft). 409 `invalid_transition`,
     or `gate_failed` with the violations when the Integration Gate blocks closing."""
-    await service.transition_postmortem(session, postmortem_id=postmortem_id, to=body.to, actor=principal.name,
-                                        settings=settings, gate=gate)
+    try:
+        await service.transition_postmortem(session, postmortem_id=postmortem_id, to=body.to,
+                                            actor=principal.name, settings=settings, gate=gate)
+    except GateFailed as refused:
+        await session.rollback()
+        await service.record_refused_close(session, postmortem_id=postmortem_id, refusal=refused,
+                                           actor=principal.name)
+        await session.commit()
+        raise
     await session.commit()
     return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings, gate=gate)
 

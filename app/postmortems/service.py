@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.core import clock
+from app.core import clock, events
 from app.core.errors import Unprocessable
 from app.core.pagination import Page, paginate
 from app.core.settings import Settings
@@ -24,6 +24,7 @@ from app.models.postmortems import Postmortem, PostmortemIncident, PostmortemSta
 from app.postmortems.analysis import Edge, Node, validate_graph
 from app.postmortems.changes import apply_changes, jsonable, record_update
 from app.postmortems.errors import GateFailed, InvalidTransition, PostmortemClosed
+from app.postmortems.events import CloseRefused, PostmortemTransitioned
 from app.postmortems.gate import IntegrationGate
 from app.postmortems.reads import get_postmortem, incident_ids_for
 
@@ -133,6 +134,7 @@ async def transition_postmortem(session: AsyncSession, *, postmortem_id: uuid.UU
             )
         diff["gate_warnings"] = [w["code"] for w in verdict.warnings]
     now = clock.now()
+    from_status = postmortem.status
     postmortem.status = to
     if to == "published":
         postmortem.published_at = now
@@ -144,7 +146,16 @@ async def transition_postmortem(session: AsyncSession, *, postmortem_id: uuid.UU
     postmortem.updated_at = now
     audit.record(session, actor=actor, action="postmortem.transitioned", entity="postmortem",
                  entity_id=postmortem.id, diff=diff)
+    await events.publish(session, PostmortemTransitioned(postmortem, from_status, to))
     return postmortem
+
+
+async def record_refused_close(session: AsyncSession, *, postmortem_id: uuid.UUID, refusal: GateFailed,
+                               actor: str) -> None:
+    """Announce a close the gate refused (gate.failed), in a transaction of its own: the postmortem is
+    left as it was; only what the subscribers of CloseRefused write is committed."""
+    postmortem = await get_postmortem(session, postmortem_id=postmortem_id)
+    await events.publish(session, CloseRefused(postmortem, list(refusal.extra.get("violations", [])), actor))
 
 
 async def set_analysis(session: AsyncSession, *, postmortem_id: uuid.UUID, nodes: Sequence[dict[str, Any]],

@@ -1,0 +1,30 @@
+"""Cron schedules, defined once: arq's cron jobs (app/worker.py) and the in-process runner of the
+embedded default (app/runtime.py) are both built from the same entries."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Run `job` at every moment whose hour, minute and second are in the sets (None: any)."""
+
+    job: str
+    hour: frozenset[int] | None = None
+    minute: frozenset[int] | None = None
+    second: int = 0
+
+    def matches(self, moment: datetime) -> bool:
+        return ((self.hour is None or moment.hour in self.hour)
+                and (self.minute is None or moment.minute in self.minute) and moment.second == self.second)
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first matching moment strictly after `moment` (whole seconds)."""
+        candidate = moment.replace(second=self.second, microsecond=0)
+        if candidate <= moment:
+            candidate += timedelta(minutes=1)
+        for _ in range(2 * 24 * 60):
+            if self.matches(candidate):
+                return candidate
+            candidate += timedelta(minutes=1)
+        raise ValueError(f"schedule of {self.job} never matches")

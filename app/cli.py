@@ -6,17 +6,24 @@ Exit codes: 0 done, 1 a gate failed, 2 bad usage or configuration.
 import asyncio
 import json
 import sys
-from typing import Annotated
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.core.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from app.inbound.backfill import BackfillRange, BackfillReport, BackfillStopped
+
 USAGE_ERROR = 2
 
 cli = typer.Typer(
-    name="loopgate", help="Loopgate: serve, worker, migrate, token create, jobs run, gate check, openapi. "
-    "Exit codes: 0 done, 1 a gate failed, 2 bad usage or configuration.", no_args_is_help=True, add_completion=True,
+    name="loopgate", help="Loopgate: serve, worker, migrate, token create, jobs run, gate check, "
+    "backfill pagerduty, openapi. "
+    "Exit codes: 0 done, 1 a gate failed or a backfill stopped early (run it again to resume), "
+    "2 bad usage or configuration.", no_args_is_help=True, add_completion=True,
     # A traceback with locals could print settings; operators get Python's plain one.
     pretty_exceptions_enable=False, pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -24,9 +31,11 @@ cli = typer.Typer(
 token_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
 jobs_cli = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
 gate_cli = typer.Typer(help="Ask a running Loopgate's gates (for CI).", no_args_is_help=True)
+backfill_cli = typer.Typer(help="Import history from a vendor, through the webhook path.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
 cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(gate_cli, name="gate")
+cli.add_typer(backfill_cli, name="backfill")
 
 
 def fail(command: str, message: str, code: int = USAGE_ERROR) -> typer.Exit:
@@ -152,6 +161,84 @@ def gate_check(
     from app.gates.cli import check
 
     raise typer.Exit(check(url=url, token=token, postmortem_id=postmortem_id, service=service))
+
+
+def _moment(value: str | None) -> datetime | None:
+    """YYYY-MM-DD or an ISO 8601 time; UTC unless it names a zone."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _backfill(settings: Settings, window: "BackfillRange", restart: bool
+                    ) -> tuple["BackfillReport | BackfillStopped", float, float]:
+    from app.core.progress import progress_bar
+    from app.inbound.backfill import BackfillStopped, PagerDutyBackfill
+    from app.runtime import open_runtime
+
+    runtime = await open_runtime(settings)
+    try:
+        assert runtime.pagerduty is not None  # checked with the settings
+        started = time.monotonic()
+        outcome: BackfillReport | BackfillStopped
+        with progress_bar("PagerDuty incidents", unit="incidents") as tracker:
+            try:
+                outcome = await PagerDutyBackfill(sessionmaker=runtime.sessionmaker, inbox=runtime.inbox,
+                                                  reader=runtime.pagerduty, tracker=tracker).run(window,
+                                                                                                 restart=restart)
+            except BackfillStopped as exc:
+                outcome = exc
+        stored = time.monotonic()
+        # Jobs in this process (no Redis): apply what was stored before exiting; with Redis, workers do.
+        await runtime.queue.drain()
+        return outcome, stored - started, time.monotonic() - stored
+    finally:
+        await runtime.close()
+
+
+@backfill_cli.command("pagerduty")
+def backfill_pagerduty(
+    since: Annotated[datetime, typer.Option(parser=_moment, metavar="DATE",
+                                            help="Incidents created at or after this (YYYY-MM-DD or ISO 8601, UTC).")],
+    until: Annotated[datetime | None, typer.Option(parser=_moment, metavar="DATE",
+                                                   help="…and before this (default: now, fixed at the first run).")
+                     ] = None,
+    service: Annotated[list[str] | None, typer.Option(metavar="ID", help="Only this PagerDuty service (repeatable).")
+                       ] = None,
+    restart: Annotated[bool, typer.Option(help="Forget this range's checkpoint and list it all again.")] = False,
+) -> None:
+    """Import historical incidents and their log entries through the REST API, as the webhook events they would
+    have been: stored in the inbox once, applied by the same job. Resumable: run the same command again."""
+    from app.inbound.backfill import BackfillRange, BackfillStopped
+
+    settings = load_settings()
+    if settings.pagerduty_api_token is None:
+        raise fail("backfill pagerduty", "LOOPGATE_PAGERDUTY_API_TOKEN is not set.")
+    if until is not None and until <= since:
+        raise fail("backfill pagerduty", "--until must be after --since.")
+    if since >= datetime.now(UTC):
+        raise fail("backfill pagerduty", "--since is in the future.")
+    window = BackfillRange(since=since, until=until, services=tuple(service or ()))
+    try:
+        report, import_seconds, apply_seconds = asyncio.run(_backfill(settings, window, restart))
+    except KeyboardInterrupt:
+        raise fail("backfill pagerduty", "interrupted; run the same command again to resume.", code=130) from None
+    if isinstance(report, BackfillStopped):
+        raise fail("backfill pagerduty", f"stopped: {report}. What was stored is kept and applied; run the "
+                                         "same command again to resume.", code=1)
+    if report.already_finished:
+        print("loopgate backfill pagerduty: this range was imported before; --restart lists it again.")
+        return
+    seen = report.imported + report.already_present
+    rate = seen / import_seconds if import_seconds > 0 else 0.0
+    resumed = f" (resumed from {report.resumed_from.isoformat()})" if report.resumed_from else ""
+    print(f"loopgate backfill pagerduty: {seen} incidents{resumed}: {report.imported} imported, "
+          f"{report.already_present} already stored; {report.events} events stored in {import_seconds:.1f} s "
+          f"({rate:.1f} incidents/s), applied in {apply_seconds:.1f} s more.")
 
 
 @cli.command()

@@ -2,7 +2,7 @@
 
 from app.models.audit import AuditEntry
 from app.models.base import metadata
-from app.models.inbound import InboundEvent
+from app.models.inbound import BackfillCheckpoint, InboundEvent
 from app.models.incidents import Incident, IncidentEvent, IncidentTeam
 from app.models.packets import EventPacket, PacketStatement
 from app.models.postmortems import (
@@ -16,7 +16,7 @@ from app.models.tickets import JobMark, Ticket
 from app.models.tokens import ApiToken
 
 __all__ = [
-    "ActionItem", "ApiToken", "AuditEntry", "EventPacket", "Finding", "FindingTag", "InboundEvent", "Incident",
-    "IncidentEvent", "IncidentTeam", "JobMark", "PacketStatement", "Postmortem", "PostmortemIncident", "Ticket",
-    "metadata",
+    "ActionItem", "ApiToken", "AuditEntry", "BackfillCheckpoint", "EventPacket", "Finding", "FindingTag",
+    "InboundEvent", "Incident", "IncidentEvent", "IncidentTeam", "JobMark", "PacketStatement", "Postmortem",
+    "PostmortemIncident", "Ticket", "metadata",
 ]

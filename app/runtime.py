@@ -30,6 +30,7 @@ from app.incidents.jobs import link_repeats, sweep_relinks
 from app.incidents.service import apply_pagerduty_event
 from app.integrations.jira.client import JiraGateway
 from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client, ssl_context
+from app.integrations.pagerduty.ratelimit import RateLimit
 from app.notifications import handlers as notifications
 from app.notifications.jobs import deliver, digest, escalate, packet_sla, sweep_deliveries
 from app.packets import service as packets
@@ -121,7 +122,8 @@ def pagerduty_reader(settings: Settings) -> PagerDutyReads | None:
     client = build_client(api_url=settings.pagerduty_api_url, token=settings.pagerduty_api_token.get_secret_value(),
                           ca_bundle=settings.ca_bundle, timeout=settings.pagerduty_timeout_seconds)
     return PagerDutyReader(client, policy=RetryPolicy(attempts=settings.pagerduty_max_attempts,
-                                                      backoff_seconds=settings.pagerduty_backoff_seconds))
+                                                      backoff_seconds=settings.pagerduty_backoff_seconds),
+                           limit=RateLimit(settings.pagerduty_requests_per_minute))
 
 
 def jira_gateway(settings: Settings) -> JiraClient | None:

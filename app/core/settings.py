@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     pagerduty_timeout_seconds: float = Field(10.0, gt=0)
     pagerduty_max_attempts: int = Field(4, ge=1)
     pagerduty_backoff_seconds: float = Field(0.5, ge=0)
+    # PagerDuty allows 960 REST requests a minute per token; this process keeps under it.
+    pagerduty_requests_per_minute: int = Field(960, ge=1)
 
     jira_url: str | None = None
     jira_email: str | None = None

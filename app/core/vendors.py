@@ -41,6 +41,11 @@ class PagerDutyReads(Protocol):
         """Every page of a list; on failure, what was read and why it stopped."""
         ...
 
+    async def list_page(self, path: str, key: str, params: dict[str, Any], *, offset: int
+                        ) -> tuple[list[dict[str, Any]], bool, int | None]:
+        """One page of a list (items, more, total); raises after the last try."""
+        ...
+
     def close(self) -> None: ...
 
 

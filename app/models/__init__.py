@@ -2,7 +2,7 @@
 
 from app.models.audit import AuditEntry
 from app.models.base import metadata
-from app.models.inbound import InboundEvent
+from app.models.inbound import BackfillCheckpoint, InboundEvent
 from app.models.incidents import Incident, IncidentEvent, IncidentTeam
 from app.models.notifications import Announcement, Delivery, Subscription
 from app.models.packets import EventPacket, PacketStatement
@@ -17,7 +17,7 @@ from app.models.tickets import JobMark, Ticket
 from app.models.tokens import ApiToken
 
 __all__ = [
-    "ActionItem", "Announcement", "ApiToken", "AuditEntry", "Delivery", "EventPacket", "Finding", "FindingTag",
-    "InboundEvent", "Incident", "IncidentEvent", "IncidentTeam", "JobMark", "PacketStatement", "Postmortem",
-    "PostmortemIncident", "Subscription", "Ticket", "metadata",
+    "ActionItem", "Announcement", "ApiToken", "AuditEntry", "BackfillCheckpoint", "Delivery", "EventPacket",
+    "Finding", "FindingTag", "InboundEvent", "Incident", "IncidentEvent", "IncidentTeam", "JobMark",
+    "PacketStatement", "Postmortem", "PostmortemIncident", "Subscription", "Ticket", "metadata",
 ]

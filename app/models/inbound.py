@@ -5,7 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.core.db import PayloadJSON, UTCDateTime
+from app.core.db import JSONType, PayloadJSON, UTCDateTime
 from app.models.base import created_at, uuid_pk
 
 
@@ -29,3 +29,25 @@ class InboundEvent(SQLModel, table=True):
     handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, sa_type=sa.Text)
     attempts: int = Field(default=0)
+
+
+class BackfillCheckpoint(SQLModel, table=True):
+    """How far an import of history got: the creation time of the last incident whose page was stored whole.
+
+    One row per range asked for (`key`: source, since, until as given, services); a rerun of the same
+    command resumes from `position`.
+    """
+
+    __tablename__ = "backfill_checkpoints"
+
+    key: str = Field(primary_key=True, sa_type=sa.String(300))
+    source: str = Field(sa_type=sa.String(20))
+    since: datetime = Field(sa_type=UTCDateTime)
+    until: datetime = Field(sa_type=UTCDateTime)
+    services: list[str] = Field(default_factory=list, sa_type=JSONType)
+    position: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    imported: int = Field(default=0)  # incidents this import stored events for
+    already_present: int = Field(default=0)  # incidents whose every event was stored before (webhooks, a rerun)
+    started_at: datetime = created_at()
+    updated_at: datetime = created_at()
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

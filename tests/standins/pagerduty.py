@@ -14,6 +14,11 @@ trust :attr:`ca_bundle_path`::
 
 Implemented (documented REST v2 shapes):
 
+* ``GET /incidents`` -> ``{"incidents", "limit", "offset", "more", "total"}``;
+  query ``since``/``until`` (on ``created_at``, ``until`` exclusive; at most
+  6 months apart, as PagerDuty), ``service_ids[]``, ``statuses[]``,
+  ``sort_by`` (``created_at``/``incident_number``, ``:asc``/``:desc``;
+  default ``created_at:asc``), ``limit``/``offset``/``total``
 * ``GET /incidents/{id}`` (id or incident number) -> ``{"incident": {...}}``
 * ``GET /incidents/{id}/log_entries`` -> ``{"log_entries", "limit", "offset",
   "more", "total"}``; query ``limit``/``offset``/``total``, ``is_overview``,
@@ -638,6 +643,7 @@ class _Rule:
     body: Any = None
     delay: float = 0.0  # slow_next: sleep, then answer normally (status None)
     slow_only: bool = False
+    after: int = 0  # matching requests to let through before the rule applies
 
 
 class _Server(ThreadingHTTPServer):
@@ -940,9 +946,11 @@ class PagerDutyStandIn:
         count: int = 1,
         headers: Mapping[str, str] | None = None,
         body: Any = None,
+        after: int = 0,
     ) -> None:
         """The next ``count`` requests whose path+query contains
-        ``path_substring`` answer ``status`` (``None``: drop the connection).
+        ``path_substring`` answer ``status`` (``None``: drop the connection);
+        with ``after``, only once that many matching requests went through.
 
         Default bodies are PagerDuty-shaped errors; a 429 without explicit
         ``headers`` carries ``ratelimit-limit: 960``, ``ratelimit-remaining: 0``
@@ -952,7 +960,8 @@ class PagerDutyStandIn:
         if headers is None and status == 429:
             headers = {"ratelimit-limit": "960", "ratelimit-remaining": "0", "ratelimit-reset": "1"}
         with self._lock:
-            self._rules.append(_Rule(path_substring, int(count), status, dict(headers or {}), body))
+            self._rules.append(_Rule(path_substring, int(count), status, dict(headers or {}), body,
+                                     after=int(after)))
 
     def slow_next(self, path_substring: str, seconds: float, count: int = 1) -> None:
         """The next ``count`` matching requests wait ``seconds`` (on top of
@@ -988,6 +997,9 @@ class PagerDutyStandIn:
         with self._lock:
             for rule in self._rules:
                 if rule.remaining > 0 and rule.substring in path:
+                    if rule.after > 0:
+                        rule.after -= 1
+                        return None
                     rule.remaining -= 1
                     if rule.remaining == 0:
                         self._rules.remove(rule)
@@ -1079,8 +1091,10 @@ class PagerDutyStandIn:
 
     def _route(self, method: str, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         parts = [unquote(p) for p in path.strip("/").split("/") if p]
-        if method != "GET" or not parts or parts[0] != "incidents" or len(parts) not in (2, 3):
+        if method != "GET" or not parts or parts[0] != "incidents" or len(parts) not in (1, 2, 3):
             return 404, _error("Not Found", 2100)
+        if len(parts) == 1:
+            return self._list_incidents(query)
         with self._lock:
             incident = self._find_incident(parts[1])
             if incident is None:
@@ -1111,6 +1125,30 @@ class PagerDutyStandIn:
                 items = [a for a in items if a.get("alert_key") == alert_key]
             items.sort(key=lambda a: a.get("created_at") or "")
         return self._paginate(sub, items, query)
+
+    def _list_incidents(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        try:
+            since = _parse_ts(_first(query, "since")) if _first(query, "since") else None
+            until = _parse_ts(_first(query, "until")) if _first(query, "until") else None
+        except ValueError:
+            return 400, _error("Invalid Input Provided", 2001, ["Invalid 'since' or 'until'."])
+        if since and until and until - since > timedelta(days=183):
+            return 400, _error("Invalid Input Provided", 2001, ["Date range must be at most 6 months."])
+        field_name, _, direction = (_first(query, "sort_by") or "created_at:asc").partition(":")
+        if field_name not in ("created_at", "incident_number") or direction not in ("", "asc", "desc"):
+            return 400, _error("Invalid Input Provided", 2001, ["Invalid 'sort_by'."])
+        services = set(query.get("service_ids[]", []))
+        statuses = set(query.get("statuses[]", []))
+        with self._lock:
+            items = [i for i in self._incidents.values()
+                     if (since is None or _parse_ts(i["created_at"]) >= since)
+                     and (until is None or _parse_ts(i["created_at"]) < until)
+                     and (not services or (i.get("service") or {}).get("id") in services)
+                     and (not statuses or i.get("status") in statuses)]
+            key = ((lambda i: (_parse_ts(i["created_at"]), i["id"])) if field_name == "created_at"
+                   else (lambda i: (i.get("incident_number") or 0, i["id"])))
+            items = [copy.deepcopy(i) for i in sorted(items, key=key, reverse=direction == "desc")]
+        return self._paginate("incidents", items, query)
 
     def _find_incident(self, key: str) -> dict | None:
         incident = self._incidents.get(key)

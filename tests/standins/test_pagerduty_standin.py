@@ -376,3 +376,33 @@ def test_concurrent_requests_and_keep_alive(pd, new_client):
     # Keep-alive: far fewer TLS connections than requests.
     assert pd.connections_opened <= 25
     pd.latency_seconds = 0
+
+
+# -- incident listing (backfill) --------------------------------------------
+
+
+def test_incident_list_filters_sorts_and_pages(server, new_client):
+    server.clear()
+    for i in range(5):
+        server.add_incident(make_incident(f"QL{i}", number=i, created_at=f"2026-01-0{i + 1}T00:00:00Z",
+                                          service=("PSVA", "A") if i % 2 else ("PSVB", "B")))
+    client = new_client(server)
+    page = client.get("/incidents", params={"since": "2026-01-02T00:00:00Z", "until": "2026-01-05T00:00:00Z",
+                                            "sort_by": "created_at:asc", "limit": 2, "total": "true"}).json()
+    assert ([i["id"] for i in page["incidents"]], page["more"], page["total"]) == (["QL1", "QL2"], True, 3)
+    page = client.get("/incidents", params={"since": "2026-01-02T00:00:00Z", "until": "2026-01-05T00:00:00Z",
+                                            "limit": 2, "offset": 2}).json()
+    assert ([i["id"] for i in page["incidents"]], page["more"]) == (["QL3"], False)
+    by_service = client.get("/incidents", params={"service_ids[]": ["PSVA"], "sort_by": "created_at:desc"}).json()
+    assert [i["id"] for i in by_service["incidents"]] == ["QL3", "QL1"]
+    wide = client.get("/incidents", params={"since": "2025-01-01T00:00:00Z", "until": "2026-01-05T00:00:00Z"})
+    assert wide.status_code == 400  # more than six months apart
+
+
+def test_fail_next_after_lets_some_requests_through(server, new_client):
+    server.clear()
+    server.add_incident(make_incident("QL0"))
+    server.fail_next("/incidents?", 503, count=1, after=2)
+    client = new_client(server)
+    statuses = [client.get("/incidents", params={"limit": 1}).status_code for _ in range(4)]
+    assert statuses == [200, 200, 503, 200]

@@ -15,6 +15,8 @@ from typing import Any
 
 import pagerduty
 
+from app.integrations.pagerduty.ratelimit import RateLimit
+
 PAGE_SIZE = 100
 
 
@@ -53,15 +55,18 @@ def build_client(*, api_url: str, token: str, ca_bundle: str | None, timeout: fl
 
 class PagerDutyReader:
     def __init__(self, client: pagerduty.RestApiV2Client, *, policy: RetryPolicy = RetryPolicy(),
-                 sleep: Callable[[float], Any] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Any] = asyncio.sleep, limit: RateLimit | None = None) -> None:
         self._client = client
         self._policy = policy
         self._sleep = sleep
+        self._limit = limit
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """One GET, retried by the policy; raises FetchError after the last try."""
         reason = "no attempt made"
         for attempt in range(self._policy.attempts):
+            if self._limit is not None:
+                await self._limit.acquire()
             try:
                 response = await asyncio.to_thread(self._client.get, path, params=params or {})
             except pagerduty.Error as exc:
@@ -83,6 +88,13 @@ class PagerDutyReader:
             if attempt + 1 < self._policy.attempts:
                 await self._sleep(wait)
         raise FetchError(f"{reason} after {self._policy.attempts} attempts")
+
+    async def list_page(self, path: str, key: str, params: dict[str, Any], *, offset: int
+                        ) -> tuple[list[dict[str, Any]], bool, int | None]:
+        """One page of an offset-paginated list: its items, whether more follow, and the total when asked for."""
+        page = await self.get(path, {**params, "limit": PAGE_SIZE, "offset": offset})
+        total = page.get("total")
+        return list(page.get(key) or []), bool(page.get("more")), total if isinstance(total, int) else None
 
     async def incident(self, incident_id: str) -> dict[str, Any]:
         return (await self.get(f"/incidents/{incident_id}"))["incident"]

@@ -17,6 +17,7 @@ from typing import Any
 from app.postmortems.analysis import BARRIER_STATES, CATEGORIES
 
 _SAFE_PUNCTUATION = frozenset(" .,-_'/?!+=*@$()")
+BLANK = "(no label)"  # Mermaid cannot parse an empty label
 MAX_LABEL = 300  # characters drawn per node; the document and the JSON keep the whole label
 
 CATEGORY_TITLES = {"technical": "Technical factors", "process": "Process factors",
@@ -35,8 +36,9 @@ STYLES = {
 
 def escape_label(text: str, *, limit: int = MAX_LABEL) -> str:
     """`text` as the inside of a quoted Mermaid label: safe characters as they are, every other one as an
-    entity; line breaks become `<br>`; past `limit` characters it is cut with an ellipsis."""
-    kept = "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+    entity; line breaks become `<br>`; past `limit` characters it is cut with an ellipsis; a blank text
+    becomes `(no label)`."""
+    kept = "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip()) or BLANK
     if len(kept) > limit:
         kept = kept[: limit - 1].rstrip() + "…"
     out = []

@@ -91,8 +91,10 @@ def _jobs_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _gate_check(args: argparse.Namespace, settings: Settings | None) -> int:
     from app.gates.cli import check
+    from app.gates.report import ReportFormat
 
-    return check(url=args.url, token=args.token, postmortem_id=args.postmortem_id, service=args.service)
+    return check(url=args.url, token=args.token, postmortem_id=args.postmortem_id, service=args.service,
+                 report_format=ReportFormat(args.format))
 
 
 def _openapi(args: argparse.Namespace, settings: Settings | None) -> int:
@@ -137,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     gate_check.add_argument("--service", help="the service that wants to deploy (PagerDuty id or name)")
     gate_check.add_argument("--url", help="Loopgate's base URL (default: LOOPGATE_URL)")
     gate_check.add_argument("--token", help="a token with the gates:read scope (default: LOOPGATE_TOKEN)")
+    gate_check.add_argument("--format", choices=["text", "json", "junit"], default="text",
+                            help="text (default), json, or a JUnit XML report for CI test views")
     gate_check.set_defaults(run=_gate_check, needs_settings=False)
     commands.add_parser("openapi", help="print the OpenAPI document the API serves (YAML)").set_defaults(
         run=_openapi, needs_settings=False)

@@ -1,12 +1,13 @@
 """The Event Packet's timeline as a Mermaid `timeline` diagram: one section per UTC day, one period per minute.
 
-Pure: the packet's timeline entries in, Mermaid text out. Mermaid's timeline grammar has no escapes:
-a period may hold neither `:` nor `#`, an event ends at `: ` and `%%` starts a comment anywhere. So
-times are written with the ratio sign (`10∶03`, which looks like a colon), a colon that is followed
-by a space becomes that sign too, `#` becomes the full-width `＃` and `%%` becomes `%％`. Everything
-else renders as written; the packet's JSON keeps the exact text.
+Pure: the packet's timeline entries in, Mermaid text out. Mermaid's timeline grammar has no escapes
+and draws text as plain text: a period may not hold `:` and an event ends where `: ` begins the next.
+So times are written with the ratio sign (`10∶03`, which looks like a colon) and, in an event, a
+colon followed by a space becomes that sign too. Everything else (`#`, `%%`, quotes, `<b>`) renders
+as written (checked by drawing them in headless Chromium); the packet's JSON keeps the exact text.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import groupby
@@ -21,18 +22,7 @@ def _text(value: str, *, limit: int = MAX_EVENT) -> str:
     text = " ".join(value.split())
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
-    out = []
-    for index, char in enumerate(text):
-        following = text[index + 1] if index + 1 < len(text) else " "
-        if char == ":" and following.isspace():
-            out.append(RATIO)
-        elif char == "#":
-            out.append("＃")
-        elif char == "%" and out and out[-1] == "%":
-            out.append("％")
-        else:
-            out.append(char)
-    return "".join(out) or "(no summary)"
+    return re.sub(r":(?=\s|$)", RATIO, text) or "(no summary)"
 
 
 def _moment(entry: Mapping[str, Any]) -> datetime | None:
@@ -56,7 +46,7 @@ def _event(entry: Mapping[str, Any]) -> str:
 
 def packet_timeline(entries: Sequence[Mapping[str, Any]], *, title: str) -> str:
     """The timeline as a Mermaid `timeline`; a packet without entries gives a diagram that says so."""
-    lines = ["timeline", f"    title {_text(title, limit=200)}"]
+    lines = ["timeline", f"    title {' '.join(title.split())[:200] or 'Event Packet'}"]
     dated = sorted(((moment, entry) for entry in entries if (moment := _moment(entry)) is not None),
                    key=lambda pair: pair[0])
     if not dated:

@@ -106,6 +106,8 @@ def _openapi(args: argparse.Namespace, settings: Settings | None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.gates.report import ReportFormat
+
     parser = argparse.ArgumentParser(prog="loopgate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -139,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate_check.add_argument("--service", help="the service that wants to deploy (PagerDuty id or name)")
     gate_check.add_argument("--url", help="Loopgate's base URL (default: LOOPGATE_URL)")
     gate_check.add_argument("--token", help="a token with the gates:read scope (default: LOOPGATE_TOKEN)")
-    gate_check.add_argument("--format", choices=["text", "json", "junit"], default="text",
+    gate_check.add_argument("--format", choices=[f.value for f in ReportFormat], default=ReportFormat.text.value,
                             help="text (default), json, or a JUnit XML report for CI test views")
     gate_check.set_defaults(run=_gate_check, needs_settings=False)
     commands.add_parser("openapi", help="print the OpenAPI document the API serves (YAML)").set_defaults(

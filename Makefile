@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The real Mermaid parser (npm `mermaid` under jsdom) that the tests check every diagram with.
+MERMAID := tools/mermaid/node_modules/.package-lock.json
 
 .PHONY: run test lint test-postgres test-sqlite openapi bench clean
 
@@ -24,7 +26,12 @@ run: $(BIN)/loopgate
 	@echo ""
 	$(BIN)/loopgate serve --port $(PORT)
 
-test: $(BIN)/loopgate lint
+$(MERMAID): tools/mermaid/package.json tools/mermaid/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make: the Mermaid checks need Node.js 20+ with npm (apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --prefix tools/mermaid --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(BIN)/loopgate lint $(MERMAID)
 	$(BIN)/python scripts/testenv.py -- $(MAKE) --no-print-directory test-postgres test-sqlite
 
 # The shape of the code: layers and cycles (import-linter), lint (ruff), types (mypy).
@@ -33,14 +40,14 @@ lint: $(BIN)/loopgate
 	$(BIN)/ruff check app
 	$(BIN)/mypy
 
-test-postgres:
+test-postgres: $(MERMAID)
 	LOOPGATE_TEST_BACKEND=postgres $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-test-sqlite:
+test-sqlite: $(MERMAID)
 	LOOPGATE_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 openapi: $(BIN)/loopgate
 	$(BIN)/loopgate openapi > openapi.yaml
 
 clean:
-	rm -rf $(VENV) loopgate.db loopgate.db-wal loopgate.db-shm
+	rm -rf $(VENV) loopgate.db loopgate.db-wal loopgate.db-shm tools/mermaid/node_modules

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from app.core.settings import Settings, load_settings
+from app.gates.report import ReportFormat
 
 if TYPE_CHECKING:
     from app.inbound.backfill import BackfillRange, BackfillReport, BackfillStopped
@@ -155,12 +156,16 @@ def gate_check(
     url: Annotated[str | None, typer.Option(help="Loopgate's base URL (default: LOOPGATE_URL).")] = None,
     token: Annotated[str | None, typer.Option(help="A token with the gates:read scope (default: LOOPGATE_TOKEN).")
                      ] = None,
+    report_format: Annotated[ReportFormat, typer.Option(
+        "--format", help="text for people; json for scripts; junit for CI test reports (GitLab, Jenkins, GitHub)")
+    ] = ReportFormat.text,
 ) -> None:
     """Exit 0 when the gate passes, 1 when it fails, 2 on errors. Reads LOOPGATE_URL and LOOPGATE_TOKEN
     unless given; needs none of the server's settings."""
     from app.gates.cli import check
 
-    raise typer.Exit(check(url=url, token=token, postmortem_id=postmortem_id, service=service))
+    raise typer.Exit(check(url=url, token=token, postmortem_id=postmortem_id, service=service,
+                           report_format=report_format))
 
 
 def _moment(value: str | None) -> datetime | None:

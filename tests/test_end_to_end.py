@@ -3,7 +3,7 @@
 PagerDuty resolves an incident → packet → postmortem with three ticket findings → close
 refused (3 × finding_without_ticket) → tickets created in Jira → a "done" webhook
 completes one item → an issue is deleted (ticket_missing) → relinked → close succeeds.
-`loopgate gate check` answers 1, then 0, against a real HTTP server along the way.
+`loopgate gate check` answers 1 (also as a JUnit report), then 0, against a real HTTP server along the way.
 """
 
 import asyncio
@@ -12,8 +12,12 @@ import os
 import subprocess
 import sys
 
+from pathlib import Path
+from xml.etree import ElementTree
+
 import httpx
 import pytest
+import xmlschema
 
 from app.integrations.jira.signature import sign
 from app.main import create_app
@@ -22,6 +26,8 @@ from tests.support.pagerduty import incident_event, post_delivery
 from tests.support.factories import add_action_item, add_finding, make_postmortem, move
 from tests.support.jira import JIRA_SECRET, jira_settings
 from tests.support.server import serving
+
+JUNIT_SCHEMA = xmlschema.XMLSchema(Path(__file__).parent / "gates" / "junit-10.xsd")
 
 
 @pytest.fixture
@@ -96,6 +102,12 @@ async def test_the_loop_from_resolve_to_close(jira_client, jira, served):
     assert (await move(client, postmortem["id"], "closed")).status_code == 409
     code, output = await gate_check(served, gates["token"], postmortem["id"])
     assert code == 1 and "ticket_missing" in output
+    code, report = await gate_check(served, gates["token"], postmortem["id"], "--format", "junit")
+    JUNIT_SCHEMA.validate(report)  # what a CI test view reads: a failure under each failing rule
+    failures = {case.get("name"): [f.get("message") for f in case.findall("failure")]
+                for case in ElementTree.fromstring(report).iter("testcase")}
+    assert code == 1 and [len(failures[c]) for c in ("ticket_missing", "finding_without_ticket", "no_findings")] \
+        == [1, 1, 0]
 
     replacement = httpx.post(f"{jira.url}/rest/api/2/issue", auth=(jira.email, jira.api_token), json={"fields": {
         "project": {"key": jira.project_key}, "issuetype": {"name": "Task"}, "summary": "Fix 1, again"}}).json()

@@ -1,6 +1,7 @@
 """API tokens: created by an admin, secret shown once, only a hash stored, revocable, audited."""
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -51,6 +52,15 @@ async def test_every_token_mutation_leaves_an_audit_entry(client, runtime):
     assert [(actor, action) for actor, action, _ in rows] == [("admin-token", "token.created"),
                                                               ("admin-token", "token.revoked")]
     assert {entity_id for *_, entity_id in rows} == {created["id"]}
+
+
+async def test_a_name_postgresql_cannot_store_is_a_422_and_nothing_is_stored(client, runtime):
+    # Found by schemathesis on PostgreSQL: a NUL in the name was a 500.
+    for name in ("\u0000", "a\udbe6b"):
+        response = await client.post("/api/v1/tokens", headers={**ADMIN, "Content-Type": "application/json"},
+                                     content=json.dumps({"name": name, "scopes": ["read"]}))
+        assert response.status_code == 422 and response.json()["details"][0]["field"] == "body.name"
+    assert await count_rows(runtime, "api_tokens") == 0
 
 
 async def test_unknown_token_id_is_a_404(client):

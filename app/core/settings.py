@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(None, ge=1, le=65535)
     admin_token: SecretStr | None = None
     public_url: str = "http://localhost:8000"
+    # The gate badges (GET /api/v1/gates/…/badge.svg) answer without a token (READMEs, dashboards).
+    public_badges: bool = False
 
     pagerduty_api_url: str = "https://api.pagerduty.com"
     pagerduty_api_token: SecretStr | None = None

@@ -1,13 +1,14 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.core.errors import error_responses
 from app.core.runtime import SessionDep, SettingsDep
 from app.incidents.service import get_incident
 from app.models.packets import EventPacket
 from app.packets import service
-from app.packets.schemas import PacketPublic, PacketRequested, StatementCreate
+from app.packets.mermaid import packet_timeline
+from app.packets.schemas import PacketFormat, PacketPublic, PacketRequested, StatementCreate
 from app.tokens.auth import ReadDep, WriteDep
 
 router = APIRouter(prefix="/api/v1/incidents/{incident_id}/packet", tags=["packets"],
@@ -30,12 +31,22 @@ def _requested(packet: EventPacket) -> PacketRequested:
     return PacketRequested(incident_id=packet.incident_id, version=packet.version, status=packet.status)
 
 
-@router.get("", response_model=PacketPublic)
+MERMAID = "text/plain"  # Starlette adds "; charset=utf-8"
+
+
+@router.get("", response_model=PacketPublic,
+            responses={200: {"content": {MERMAID: {"schema": {"type": "string"}}},
+                             "description": "the packet as JSON, or (`format=mermaid`) its timeline in Mermaid"}})
 async def get_packet(incident_id: str, session: SessionDep, _: ReadDep,
-                     version: Annotated[int | None, Query(ge=1)] = None) -> PacketPublic:
-    """The newest Event Packet, or `?version=N`; 404 until the first exists."""
+                     version: Annotated[int | None, Query(ge=1)] = None,
+                     format: PacketFormat = PacketFormat.json) -> Response | PacketPublic:
+    """The newest Event Packet, or `?version=N`; 404 until the first exists. `format=mermaid`: its timeline as a
+    Mermaid `timeline` diagram (a section per UTC day, a period per minute)."""
     incident = await get_incident(session, incident_id=incident_id)
     packet, versions = await service.get_packet(session, incident=incident, version=version)
+    if format is PacketFormat.mermaid:
+        title = f"{incident.title or incident.external_id} — Event Packet v{packet.version}"
+        return Response(packet_timeline((packet.content or EMPTY)["timeline"], title=title), media_type=MERMAID)
     return _public(packet, versions)
 
 

@@ -1,8 +1,14 @@
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+
+class PacketFormat(StrEnum):
+    json = "json"
+    mermaid = "mermaid"
 
 
 class VersionSummary(BaseModel):

@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.core.errors import error_responses
 from app.core.runtime import SessionDep, SettingsDep
-from app.postmortems import action_items, findings, reads, service, views
+from app.postmortems import action_items, findings, reads, renderings, service, views
 from app.postmortems.blame import indicators_of, lint_blame
+from app.postmortems.document import PostmortemDocument
 from app.postmortems.errors import GateFailed
 from app.postmortems.gate import IntegrationGate
+from app.postmortems.renderings import AnalysisFormat, DocumentFormat
 from app.postmortems.schemas import (
     NO_NUL,
     ActionItemList,
@@ -51,6 +53,7 @@ Overdue = Annotated[bool | None, Query(description="true: open, in_progress or b
 router = APIRouter(prefix="/api/v1", responses=error_responses(401, 403, 422))
 _404 = error_responses(404)
 _404_409 = error_responses(404, 409)
+MARKDOWN, MERMAID = "text/markdown", "text/plain"  # Starlette adds "; charset=utf-8"
 
 # --- postmortems ---------------------------------------------------------------------------------
 
@@ -125,6 +128,33 @@ async def set_analysis(postmortem_id: uuid.UUID, body: AnalysisGraph, session: S
                                actor=principal.name)
     await session.commit()
     return await views.postmortem_detail(session, postmortem_id=postmortem_id, settings=settings, gate=gate)
+
+
+@router.get("/postmortems/{postmortem_id}/document", response_model=PostmortemDocument, tags=["postmortems"],
+            responses={**_404, 200: {"content": {MARKDOWN: {"schema": {"type": "string"}}},
+                                     "description": "Markdown (the default), or the same content as JSON"}})
+async def get_document(postmortem_id: uuid.UUID, session: SessionDep, _: ReadDep, settings: SettingsDep, gate: GateDep,
+                       format: DocumentFormat = DocumentFormat.markdown) -> Response | PostmortemDocument:
+    """The whole postmortem as one document in seed 001's shape: Markdown, or `format=json` for the same content."""
+    if format is DocumentFormat.json:
+        document, _diagram = await renderings.postmortem_document(session, postmortem_id=postmortem_id,
+                                                                   settings=settings, gate=gate)
+        return document
+    markdown = await renderings.markdown_document(session, postmortem_id=postmortem_id, settings=settings, gate=gate)
+    return Response(markdown, media_type=MARKDOWN)
+
+
+@router.get("/postmortems/{postmortem_id}/analysis", response_model=AnalysisGraph, tags=["postmortems"],
+            responses={**_404, 200: {"content": {MERMAID: {"schema": {"type": "string"}}},
+                                     "description": "the graph as JSON, or `format=mermaid` as a Mermaid flowchart"}})
+async def get_analysis(postmortem_id: uuid.UUID, session: SessionDep, _: ReadDep,
+                       format: AnalysisFormat = AnalysisFormat.json) -> Response | AnalysisGraph:
+    """The analysis graph (empty until set); `format=mermaid` draws it: impact, factors by category, barriers
+    by state, cause → effect edges."""
+    if format is AnalysisFormat.mermaid:
+        return Response(await renderings.analysis_mermaid(session, postmortem_id=postmortem_id), media_type=MERMAID)
+    postmortem = await reads.get_postmortem(session, postmortem_id=postmortem_id)
+    return AnalysisGraph.model_validate(postmortem.analysis or {"nodes": [], "edges": []})
 
 
 # --- findings ------------------------------------------------------------------------------------

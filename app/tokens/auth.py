@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.core.errors import Forbidden, Unauthorized
 from app.core.runtime import SessionDep, SettingsDep
+from app.core.settings import Settings
 from app.models.tokens import Scope
 from app.tokens.service import authenticate
 
@@ -52,6 +53,22 @@ def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
         if not principal.allows(scope):
             raise Forbidden(f"This call needs the '{scope}' scope.", details={"required_scope": str(scope)})
         return principal
+
+    return dependency
+
+
+def require_unless(scope: Scope, *, open_when: Callable[[Settings], bool]) -> Callable[..., Awaitable[None]]:
+    """A dependency that admits anyone while `open_when(settings)` holds, else only principals holding `scope`."""
+
+    async def dependency(
+        session: SessionDep, settings: SettingsDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        if open_when(settings):
+            return
+        principal = await current_principal(session, settings, credentials)
+        if not principal.allows(scope):
+            raise Forbidden(f"This call needs the '{scope}' scope.", details={"required_scope": str(scope)})
 
     return dependency
 

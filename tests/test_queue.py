@@ -1,5 +1,6 @@
 """The job layer: sent only after commit, in-process or through arq, and nothing lost across a restart."""
 
+import dataclasses
 
 import sqlalchemy as sa
 from arq.worker import Worker
@@ -66,10 +67,10 @@ async def test_a_job_lost_before_a_restart_is_handled_after_it(settings):
 async def test_a_failing_handler_records_the_error_and_the_sweeper_retries(client, runtime, clock, monkeypatch):
     real = APPLIERS["pagerduty"]
 
-    async def broken(session, event, settings):
+    async def broken(session, events, settings):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setitem(APPLIERS, "pagerduty", broken)
+    monkeypatch.setitem(APPLIERS, "pagerduty", dataclasses.replace(real, apply=broken))
     assert (await post_delivery(client, TRIGGER)).status_code == 202
     await runtime.queue.drain()
     async with runtime.engine.connect() as connection:

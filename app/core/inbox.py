@@ -1,8 +1,9 @@
 """The inbox as the webhook routes and the job runner see it (implemented by app/inbound/writer.py)."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.core.db import EncodedJSON
 
@@ -17,6 +18,20 @@ class Delivery:
     occurred_at: datetime | None
     delivery_id: str | None
     payload: EncodedJSON  # the body as received; it was parsed and checked before
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A stored delivery as the apply job hands it to its source's domain (a plain copy of the row)."""
+
+    id: uuid.UUID
+    source: str
+    external_id: str
+    event_type: str
+    occurred_at: datetime | None
+    received_at: datetime
+    payload: dict[str, Any]
+    attempts: int
 
 
 class Inbox(Protocol):

@@ -213,7 +213,7 @@ async def in_process(backend: str, path: str, url: str, events: int, *, poll: fl
     return run
 
 
-def arq_workers(url: str, events: int, workers: int, *, poll: float, jobs: int) -> Run:
+def arq_workers(url: str, events: int, workers: int, *, poll: float, jobs: int, keep_logs: bool = False) -> Run:
     """`loopgate worker` processes on real Redis; `jobs` apply jobs enqueued once every worker is up."""
     from arq import create_pool
     from arq.connections import RedisSettings
@@ -260,7 +260,10 @@ def arq_workers(url: str, events: int, workers: int, *, poll: float, jobs: int) 
             terminate(proc)
         for log in logs:
             log.close()
-            os.unlink(log.name)
+            if keep_logs:
+                print(f"worker log: {log.name}", flush=True)
+            else:
+                os.unlink(log.name)
     return run
 
 
@@ -411,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-warmup", type=float, default=2.0)
     parser.add_argument("--ingest-seconds", type=float, default=10.0)
     parser.add_argument("--ingest-rate-cap", type=float, default=3000.0, help="deliveries pre-generated per second")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the arq workers' logs")
     add_output_options(parser, SECTION)
     options = parser.parse_args(argv)
     postgres_url = os.environ.get("LOOPGATE_TEST_POSTGRES_URL")
@@ -441,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
                 db = open_database(backend, postgres_prefix="loopgate_bench_apply")
                 try:
                     asyncio.run(store(db.url, events))
-                    run = arq_workers(db.url, len(events), workers, poll=options.poll, jobs=options.arq_jobs)
+                    run = arq_workers(db.url, len(events), workers, poll=options.poll, jobs=options.arq_jobs,
+                                      keep_logs=options.keep_logs)
                     run.checks = asyncio.run(check(db.url, options.incidents))
                 finally:
                     db.cleanup()

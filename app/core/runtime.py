@@ -34,6 +34,12 @@ class Runtime:
     pagerduty: PagerDutyReads | None = None
     jira: JiraClient | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
+    # Jobs that gain nothing from running side by side in one process take turns on these, by name.
+    turns: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def turn(self, name: str) -> asyncio.Lock:
+        """This process's lock for one kind of work."""
+        return self.turns.setdefault(name, asyncio.Lock())
 
     @property
     def ctx(self) -> dict[str, object]:

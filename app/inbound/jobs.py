@@ -158,7 +158,10 @@ async def apply_inbox(ctx: JobContext, retry_failed: bool = False, *, appliers: 
     started = time.monotonic()
     total = 0
     while True:
-        claimed = await apply_batch(runtime, appliers=appliers, limit=size, retry_failed=retry_failed)
+        # One batch at a time per process: batches side by side in one process would only contend
+        # for its one core and for the same incidents; other processes (workers) share the backlog.
+        async with runtime.turn(service.APPLY_INBOX):
+            claimed = await apply_batch(runtime, appliers=appliers, limit=size, retry_failed=retry_failed)
         total += claimed
         if claimed < size:
             return total

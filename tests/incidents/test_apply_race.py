@@ -10,7 +10,7 @@ is forced: one job stops right after it holds the incident while another applies
 import asyncio
 
 from app.incidents import apply
-from app.runtime import apply_inbox
+from app.runtime import apply_inbox, open_runtime
 from tests.support.constants import ADMIN
 from tests.support.incidents import store
 from tests.support.pagerduty import incident_event
@@ -44,14 +44,19 @@ async def test_a_job_holding_the_incident_is_not_overtaken(runtime, client, monk
         return incidents
 
     monkeypatch.setattr(apply, "_lock_or_create", stop_after_lock)
-    first = asyncio.create_task(apply_inbox(runtime.ctx, limit=1))
-    await holding.wait()
-    second = asyncio.create_task(apply_inbox(runtime.ctx, limit=1))
-    # The second job must wait for the first (SQLite's write lock, PostgreSQL's row lock); if it can
-    # finish now, the first goes on from a row that is no longer current.
-    done, _ = await asyncio.wait({second}, timeout=0.5)
-    release.set()
-    claimed = await asyncio.gather(first, second)
+    other = await open_runtime(runtime.settings)  # a second worker: its own engine and connections
+    try:
+        first = asyncio.create_task(apply_inbox(runtime.ctx, limit=1))
+        await holding.wait()
+        second = asyncio.create_task(apply_inbox(other.ctx, limit=1))
+        # The second job must wait for the first (SQLite's write lock, PostgreSQL's row lock); if it can
+        # finish now, the first goes on from a row that is no longer current.
+        done, _ = await asyncio.wait({second}, timeout=0.5)
+        release.set()
+        claimed = await asyncio.gather(first, second)
+        await other.queue.drain()
+    finally:
+        await other.close()
     assert not done, "a second job applied its event while another job held the incident"
     assert sum(claimed) == 2
     incident = (await client.get(f"/api/v1/incidents/{INC}", headers=ADMIN)).json()

@@ -6,7 +6,7 @@ import uuid
 import sqlalchemy as sa
 
 from app.models.inbound import InboundEvent
-from app.runtime import apply_inbox
+from app.runtime import apply_inbox, open_runtime
 from tests.support.incidents import store
 from tests.support.pagerduty import incident_event, note_event
 
@@ -102,7 +102,12 @@ async def test_two_concurrent_jobs_on_the_same_row_apply_it_once(runtime):
     await apply_inbox(runtime.ctx)
     row_id = await store(runtime, HISTORY[1])
 
-    claimed = await asyncio.gather(apply_inbox(runtime.ctx), apply_inbox(runtime.ctx))
+    other = await open_runtime(runtime.settings)  # a second worker on the same database
+    try:
+        claimed = await asyncio.gather(apply_inbox(runtime.ctx), apply_inbox(other.ctx))
+        await other.queue.drain()
+    finally:
+        await other.close()
     assert sorted(claimed) == [0, 1]
 
     state = await snapshot(runtime)

@@ -5,10 +5,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from app.core import clock
-from app.core.db import insert_for, serialize_on
+from app.core.db import insert_for, lock_for_update, serialize_on
 from app.core.errors import NotFound
 from app.core.pagination import Page, paginate
 from app.core.queue import enqueue_after_commit
@@ -26,10 +26,6 @@ async def history(session: AsyncSession, incident_id: uuid.UUID) -> list[EventRe
     return [EventRecord(*row) for row in rows]
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
 async def request_relinks(session: AsyncSession, groups: list[tuple[str | None, datetime | None]]) -> None:
     """Record that these fingerprints' repeats need recomputing, and submit the jobs after commit."""
     now = clock.now()
@@ -45,18 +41,37 @@ async def request_relinks(session: AsyncSession, groups: list[tuple[str | None, 
         [{"fingerprint": fingerprint, "around": around, "token": uuid.uuid4(), "requested_at": now}
          for fingerprint, around in wanted],
     )
-    for fingerprint, around in wanted:
-        enqueue_after_commit(session, "link_repeats", fingerprint, _iso(around))
+    enqueue_after_commit(session, "link_repeats")  # one wake-up: the job takes every pending request
 
 
-async def pending_relinks(session: AsyncSession, *, requested_before: datetime,
-                          limit: int = 1000) -> list[tuple[str, datetime]]:
-    """Relinks requested before `requested_before` and not yet done (their job was lost or failed)."""
-    rows = await session.execute(
-        sa.select(col(RepeatRelink.fingerprint), col(RepeatRelink.around))
-        .where(col(RepeatRelink.requested_at) < requested_before).order_by(col(RepeatRelink.requested_at)).limit(limit)
-    )
-    return [(fingerprint, around) for fingerprint, around in rows]
+async def has_pending_relinks(session: AsyncSession, *, requested_before: datetime) -> bool:
+    """Whether a relink requested before `requested_before` is not done yet (its job was lost or failed)."""
+    query = sa.select(col(RepeatRelink.fingerprint)).where(col(RepeatRelink.requested_at) < requested_before).limit(1)
+    return await session.scalar(query) is not None
+
+
+_RELINKS = SQLModel.metadata.tables["repeat_relinks"]
+
+
+async def relink_pending(session: AsyncSession, *, limit: int, lookback: timedelta) -> int:
+    """Recompute a batch of requested relinks, oldest first, and clear them; how many there were.
+
+    The requests are deleted first: on SQLite that write takes the lock before anything is read;
+    on PostgreSQL `SKIP LOCKED` leaves requests another worker holds to it, and a request made
+    again meanwhile waits for this commit, then stands as a new one. A failure rolls it all back.
+    """
+    pick = (sa.select(_RELINKS.c.fingerprint, _RELINKS.c.around)
+            .order_by(_RELINKS.c.requested_at, _RELINKS.c.fingerprint).limit(limit))
+    taken = (await session.execute(
+        sa.delete(_RELINKS)
+        .where(sa.tuple_(_RELINKS.c.fingerprint, _RELINKS.c.around).in_(lock_for_update(session, pick,
+                                                                                           skip_locked=True)))
+        .returning(_RELINKS.c.fingerprint, _RELINKS.c.around)
+    )).all()
+    # In a fixed order: two batches linking the same fingerprints never wait on each other crosswise.
+    for fingerprint, around in sorted((str(f), a) for f, a in taken):
+        await link_repeats(session, fingerprint=fingerprint, around=around, lookback=lookback)
+    return len(taken)
 
 
 async def relink_requested(session: AsyncSession, *, fingerprint: str, around: datetime, lookback: timedelta) -> None:

@@ -8,7 +8,6 @@ events, a Jira delivery) in its own savepoint, then each row of a failing group 
 rest lands and the culprit keeps its error and attempt count.
 """
 
-import asyncio
 import logging
 import math
 import time
@@ -154,10 +153,14 @@ async def apply_inbox(ctx: JobContext, retry_failed: bool = False, *, appliers: 
     when a fresh job takes over). Handled rows are never claimed again, so running twice is harmless.
     The number of rows claimed."""
     runtime = runtime_of(ctx)
-    size = limit or runtime.settings.apply_batch_size
+    full = limit or runtime.settings.apply_batch_size
     started = time.monotonic()
     total = 0
     while True:
+        # While webhooks arrive in this process (jobs in-process), they come first: small batches,
+        # so that a group commit never waits long for SQLite's write lock or the event loop, and a
+        # pause between them; apply still gets a turn, so a steady stream never starves it.
+        size = runtime.batch_size(full)
         # One batch at a time per process: batches side by side in one process would only contend
         # for its one core and for the same incidents; other processes (workers) share the backlog.
         async with runtime.turn(service.APPLY_INBOX):
@@ -166,9 +169,9 @@ async def apply_inbox(ctx: JobContext, retry_failed: bool = False, *, appliers: 
         if claimed < size:
             return total
         if time.monotonic() - started > TIME_BUDGET_SECONDS:
-            runtime.queue.submit(service.APPLY)
+            runtime.queue.submit(Job(service.APPLY_INBOX, (retry_failed,) if retry_failed else ()))
             return total
-        await asyncio.sleep(0)  # in-process, the webhooks go on between batches
+        await runtime.give_way()
 
 
 async def sweep(ctx: JobContext, *, grace: timedelta = SWEEP_GRACE) -> int:

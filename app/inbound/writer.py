@@ -53,6 +53,10 @@ class InboxWriter:
         """
         await self._quiet.wait()
 
+    def busy(self) -> bool:
+        """Whether a delivery is in flight or arrived within QUIET_AFTER seconds."""
+        return not self._quiet.is_set()
+
     def _note_delivery(self) -> None:
         loop = asyncio.get_running_loop()
         self._last_delivery = loop.time()

@@ -31,13 +31,17 @@ async def link_repeats(ctx: JobContext, fingerprint: str | None = None, around: 
         await in_transaction(runtime.sessionmaker, relink_one)
         return
 
-    async def relink_batch(session: AsyncSession) -> int:
-        done = await relink_pending(session, limit=RELINK_BATCH, lookback=lookback)
-        await session.commit()
-        return done
+    while True:
+        size = runtime.batch_size(RELINK_BATCH)  # smaller while webhooks arrive in this process
 
-    while await in_transaction(runtime.sessionmaker, relink_batch) == RELINK_BATCH:
-        pass
+        async def relink_batch(session: AsyncSession, size: int = size) -> int:
+            done = await relink_pending(session, limit=size, lookback=lookback)
+            await session.commit()
+            return done
+
+        if await in_transaction(runtime.sessionmaker, relink_batch) < size:
+            return
+        await runtime.give_way()
 
 
 async def sweep_relinks(ctx: JobContext, *, grace: timedelta) -> bool:

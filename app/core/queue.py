@@ -82,10 +82,15 @@ class InProcessQueue:
         self._idle = asyncio.Event()
         self._idle.set()
         self._dispatcher: asyncio.Task[None] | None = None
+        self._closed = False
 
     def submit(self, job: Job) -> None:
         if job.name not in self._jobs:
             raise LookupError(f"unknown job {job.name!r}")
+        if self._closed:
+            # Shutting down: a job finishing now (its follow-ups) must not start another on an engine
+            # that is being disposed; the rows are durable and the next start's sweeper has them.
+            return
         if job in self._running:
             self._again.add(job)
         else:
@@ -134,6 +139,7 @@ class InProcessQueue:
     async def close(self) -> None:
         """Stop starting jobs and let the running ones finish; waiting ones are left to the
         sweeper of the next start (their rows are durable)."""
+        self._closed = True
         if self._dispatcher is not None:
             self._dispatcher.cancel()
             await asyncio.gather(self._dispatcher, return_exceptions=True)

@@ -25,9 +25,9 @@ from app.core.settings import Settings, load_settings
 from app.core.vendors import JiraClient, PagerDutyReads
 from app.inbound import jobs as inbound_jobs
 from app.inbound.writer import InboxWriter
+from app.incidents.apply import apply_pagerduty_events, incident_of
 from app.incidents.events import IncidentResolved, RepeatLinked
 from app.incidents.jobs import link_repeats, sweep_relinks
-from app.incidents.service import apply_pagerduty_event
 from app.integrations.jira.client import JiraGateway
 from app.integrations.pagerduty.client import PagerDutyReader, RetryPolicy, build_client, ssl_context
 from app.integrations.pagerduty.ratelimit import RateLimit
@@ -42,13 +42,16 @@ from app.tickets.service import apply_jira_event
 
 log = logging.getLogger(__name__)
 
-# Which domain applies a stored webhook event, by source.
-APPLIERS: dict[str, inbound_jobs.Apply] = {"pagerduty": apply_pagerduty_event, "jira": apply_jira_event}
+# Which domain applies stored webhook events, by source: PagerDuty's by incident, Jira's one by one.
+APPLIERS: dict[str, inbound_jobs.Applier] = {
+    "pagerduty": inbound_jobs.Applier(apply_pagerduty_events, group=incident_of),
+    "jira": inbound_jobs.one_at_a_time(apply_jira_event),
+}
 
 
-async def handle_inbound(ctx: JobContext, inbound_id: str) -> None:
-    """Apply one stored webhook event with its source's domain; running twice is harmless."""
-    await inbound_jobs.handle_inbound(ctx, inbound_id, appliers=APPLIERS)
+async def apply_inbox(ctx: JobContext, retry_failed: bool = False, *, limit: int | None = None) -> int:
+    """Apply stored webhook events in batches with their sources' domains; running twice is harmless."""
+    return await inbound_jobs.apply_inbox(ctx, retry_failed, appliers=APPLIERS, limit=limit)
 
 
 async def sweep_all(ctx: JobContext, *, startup: bool = False) -> None:
@@ -63,7 +66,7 @@ async def sweep_all(ctx: JobContext, *, startup: bool = False) -> None:
 # Typed as arq's job functions: the same dict is the worker's `functions` (app/worker.py).
 JOBS: dict[str, WorkerCoroutine] = {
     job.__name__: instrumented(job)
-    for job in (handle_inbound, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all, deliver,
+    for job in (apply_inbox, link_repeats, assemble_packet, sync_ticket, reconcile_jira, sweep_all, deliver,
                 escalate, packet_sla, digest)
 }
 

@@ -5,7 +5,7 @@ process (tests/standins/pagerduty.py, `--incidents N`, resolved incidents 6 h ap
 2025-01-01, 8 log entries, 1 alert, 1 note each, over TLS); the real command in its own
 process, jobs in-process (no Redis), its own rate limit lifted so that it shows what
 Loopgate can do. Timed: the import (listing, log entries, inbox rows stored), then the
-apply (the same handle_inbound as webhooks, packets included), as the command reports
+apply (the same apply_inbox job as webhooks, packets included), as the command reports
 them, and the whole process.
 
 Baseline, from the same run: PagerDuty's own limit of 960 requests a minute, for the

@@ -729,8 +729,9 @@ def summarise_profile(path: str, target: str, top: int = 25) -> None:
 
 
 PARTS = (  # first match wins; py-spy cannot see through SQLAlchemy's greenlets, hence the SQL-shaped guesses
-    ("jobs: handle_inbound", ("handle_inbound (", "InProcessQueue.", "apply_pagerduty_event", "_link_repeats",
-                              "_replace_teams", "_lock_or_create", "Session.refresh", "_BulkORMDelete", "fold (")),
+    ("jobs: apply_inbox", ("apply_inbox (", "apply_batch (", "InProcessQueue.", "apply_pagerduty_events",
+                           "link_repeats", "relink_pending",
+                           "_replace_teams", "_lock_or_create", "Session.refresh", "_BulkORMDelete", "fold (")),
     ("jobs: enqueue to Redis (arq)", ("ArqQueue.", "arq/", "redis/", "hiredis")),
     ("webhook: InboxWriter group commit", ("InboxWriter.", "_extend_values_for_multiparams", "visit_dml_values")),
     ("webhook: request (HTTP, ASGI, verify, parse)", ("RequestResponseCycle", "HttpToolsProtocol", "receive_pagerduty",

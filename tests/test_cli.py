@@ -63,7 +63,7 @@ def test_usage_errors_exit_2(args):
 
 def test_an_unknown_job_names_the_known_ones():
     result = run("jobs", "run", "no_such_job")
-    assert "unknown job 'no_such_job'; one of" in result.stderr and "handle_inbound" in result.stderr
+    assert "unknown job 'no_such_job'; one of" in result.stderr and "apply_inbox" in result.stderr
 
 
 def test_gate_check_needs_no_server_settings():
@@ -75,10 +75,10 @@ def test_gate_check_needs_no_server_settings():
 
 
 def test_shell_completion_offers_job_names():
-    result = run(env={"_LOOPGATE_COMPLETE": "complete_bash", "COMP_WORDS": "loopgate jobs run handle_",
+    result = run(env={"_LOOPGATE_COMPLETE": "complete_bash", "COMP_WORDS": "loopgate jobs run apply_",
                       "COMP_CWORD": "3"})
     assert result.returncode == 0
-    assert result.stdout.split() == ["handle_inbound"]
+    assert result.stdout.split() == ["apply_inbox"]
 
 
 def test_shell_completion_offers_commands():

@@ -1,5 +1,6 @@
 """The job layer: sent only after commit, in-process or through arq, and nothing lost across a restart."""
 
+import dataclasses
 
 import sqlalchemy as sa
 from arq.worker import Worker
@@ -27,14 +28,14 @@ class RecordingQueue:
 async def test_jobs_are_sent_only_after_the_transaction_commits(runtime):
     recorder = RecordingQueue()
     async with runtime.sessionmaker(info={"queue": recorder}) as session:
-        enqueue_after_commit(session, "handle_inbound", "rolled-back")
+        enqueue_after_commit(session, "apply_inbox", "rolled-back")
         await session.execute(sa.text("SELECT 1"))
         assert recorder.sent == []
         await session.rollback()
-        enqueue_after_commit(session, "handle_inbound", "committed")
+        enqueue_after_commit(session, "apply_inbox", "committed")
         assert recorder.sent == []
         await session.commit()
-    assert recorder.sent == [Job("handle_inbound", ("committed",))]
+    assert recorder.sent == [Job("apply_inbox", ("committed",))]
 
 
 async def incident_count(app) -> int:
@@ -66,10 +67,10 @@ async def test_a_job_lost_before_a_restart_is_handled_after_it(settings):
 async def test_a_failing_handler_records_the_error_and_the_sweeper_retries(client, runtime, clock, monkeypatch):
     real = APPLIERS["pagerduty"]
 
-    async def broken(session, event, settings):
+    async def broken(session, events, settings):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setitem(APPLIERS, "pagerduty", broken)
+    monkeypatch.setitem(APPLIERS, "pagerduty", dataclasses.replace(real, apply=broken))
     assert (await post_delivery(client, TRIGGER)).status_code == 202
     await runtime.queue.drain()
     async with runtime.engine.connect() as connection:

@@ -79,7 +79,7 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def insert_for(session: AsyncSession, table: type[Any]) -> postgresql.Insert | sqlite.Insert:
+def insert_for(session: AsyncSession, table: type[Any] | sa.Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that supports ON CONFLICT on the session's backend."""
     return postgresql.insert(table) if dialect_of(session) == "postgresql" else sqlite.insert(table)
 

@@ -86,10 +86,15 @@ class InProcessQueue:
         self._idle.set()
         self._dispatcher: asyncio.Task[None] | None = None
         self._timers: set[asyncio.TimerHandle] = set()
+        self._closed = False
 
     def submit(self, job: Job) -> None:
         if job.name not in self._jobs:
             raise LookupError(f"unknown job {job.name!r}")
+        if self._closed:
+            # Shutting down: a job finishing now (its follow-ups) must not start another on an engine
+            # that is being disposed; the rows are durable and the next start's sweeper has them.
+            return
         if job.defer_seconds > 0:
             # Not counted as waiting (drain does not wait for a back-off); lost on close, like any
             # waiting job, and then picked up by the sweeper from its row.
@@ -151,6 +156,7 @@ class InProcessQueue:
     async def close(self) -> None:
         """Stop starting jobs and let the running ones finish; waiting ones are left to the
         sweeper of the next start (their rows are durable)."""
+        self._closed = True
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()

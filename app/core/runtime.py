@@ -5,6 +5,7 @@ It is built by the composition root (app/runtime.py) and handed to routes throug
 """
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -19,6 +20,11 @@ from app.core.inbox import Inbox
 from app.core.queue import Queue
 from app.core.settings import Settings
 from app.core.vendors import JiraClient, PagerDutyReads
+
+# While webhooks arrive in this process, batch jobs take batches this many times smaller, with up
+# to this long between them.
+BUSY_DIVISOR = 8
+BUSY_PAUSE_SECONDS = 0.05
 
 # A job's context: arq's dict, or the in-process runner's; either carries "runtime".
 JobContext = Mapping[str, object]
@@ -37,6 +43,27 @@ class Runtime:
     # The one HTTP client for subscriber deliveries (app/notifications), with its timeout.
     subscribers: httpx.AsyncClient | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
+    # Jobs that gain nothing from running side by side in one process take turns on these, by name.
+    turns: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def turn(self, name: str) -> asyncio.Lock:
+        """This process's lock for one kind of work."""
+        return self.turns.setdefault(name, asyncio.Lock())
+
+    def batch_size(self, full: int) -> int:
+        """How much a batch job takes now: `full`, or a small share while webhooks arrive in this
+        process (jobs in-process), so that their group commits never wait long for SQLite's write
+        lock or for the event loop."""
+        return max(1, full // BUSY_DIVISOR) if self.inbox.busy() else full
+
+    async def give_way(self) -> None:
+        """Between two batches: while webhooks arrive, wait a little for a quiet moment (never
+        longer, so that a steady stream of them does not starve the jobs)."""
+        if not self.inbox.busy():
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.inbox.wait_until_quiet(), BUSY_PAUSE_SECONDS)
 
     @property
     def ctx(self) -> dict[str, object]:

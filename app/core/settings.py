@@ -111,10 +111,12 @@ class Settings(BaseSettings):
     urgency_severity_map: CommaList = ["high=high", "low=low"]
 
     # Jobs: how often the sweeper looks for rows a lost job left unhandled,
-    # how many in-process jobs run at once, and how often a job is tried.
+    # how many in-process jobs run at once, and how often a job is tried; how many stored
+    # events one transaction of the apply job takes (on SQLite it holds the write lock meanwhile).
     sweep_interval_seconds: float = Field(60.0, gt=0)
     job_concurrency: int = Field(8, ge=1)
     job_max_attempts: int = Field(5, ge=1)
+    apply_batch_size: int = Field(200, ge=1, le=5000)
 
     # Blame lint (DESIGN §3): 'phrase=suggestion;~ambiguous phrase' (blank: the defaults), and
     # whether blame language blocks closing a postmortem (default: it only warns).

@@ -4,7 +4,7 @@ Incidents are listed oldest first (`sort_by=created_at:asc`) in windows of at mo
 `MAX_WINDOW` (PagerDuty refuses wider `since`/`until` ranges); each incident's log entries
 become the v3 events its webhooks would have sent (app/integrations/pagerduty/history.py),
 stored with the inbox writer that stores webhooks, which hands each new row to
-`handle_inbound`. Nothing here writes an incident.
+`apply_inbox`. Nothing here writes an incident.
 
 After every page whose events are all stored, the checkpoint moves to the creation time of
 the page's last incident, in its own transaction: an interrupted import, run again, lists

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core import clock
 from app.core.inbox import Delivery
-from app.core.queue import Job, Queue
+from app.core.queue import Queue
 from app.inbound.batch import Row, batch_insert_for
+from app.inbound.service import APPLY
 
 MAX_BATCH = 500
 # Deliveries come first: in-process jobs wait until none has arrived for this long.
@@ -51,6 +52,10 @@ class InboxWriter:
         storing it (bench/ingest.py). Nothing is lost by waiting; the rows are durable.
         """
         await self._quiet.wait()
+
+    def busy(self) -> bool:
+        """Whether a delivery is in flight or arrived within QUIET_AFTER seconds."""
+        return not self._quiet.is_set()
 
     def _note_delivery(self) -> None:
         loop = asyncio.get_running_loop()
@@ -116,9 +121,10 @@ class InboxWriter:
                          d.payload))
         async with self._engine.connect() as connection:
             inserted = await self._insert.run(connection, rows)
-        # Only after the commit: a job must never see a row that might still roll back.
-        for inbound_id in inserted.values():
-            self._queue.submit(Job("handle_inbound", (str(inbound_id),)))
+        # Only after the commit: a job must never see a row that might still roll back. One wake-up
+        # for the batch; the apply job takes whatever is unhandled.
+        if inserted:
+            self._queue.submit(APPLY)
         return [first[key] == i and key in inserted
                 for i, key in enumerate((d.source, d.external_id) for d in deliveries)]
 

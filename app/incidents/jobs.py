@@ -1,4 +1,4 @@
-"""Incident jobs: relink the repeats of a fingerprint; sweep up relinks whose job was lost."""
+"""Incident jobs: relink the repeats that applying events asked for; sweep up relinks whose job was lost."""
 
 from datetime import datetime, timedelta
 
@@ -8,29 +8,48 @@ from app.core import clock
 from app.core.db import in_transaction
 from app.core.queue import Job
 from app.core.runtime import JobContext, runtime_of
-from app.incidents.service import pending_relinks, relink_requested
+from app.incidents.service import has_pending_relinks, relink_pending, relink_requested
+
+# Requested relinks recomputed per transaction.
+RELINK_BATCH = 500
 
 
-async def link_repeats(ctx: JobContext, fingerprint: str, around: str | None) -> None:
-    """Recompute `repeat_of_id` around one trigger time; a pure recomputation, so running twice is harmless."""
+async def link_repeats(ctx: JobContext, fingerprint: str | None = None, around: str | None = None) -> None:
+    """Recompute `repeat_of_id` for every pending request, a batch per transaction (or for one fingerprint
+    around one trigger time, when given); a pure recomputation, so running twice is harmless."""
     runtime = runtime_of(ctx)
-    if around is None:
+    lookback = timedelta(days=runtime.settings.repeat_lookback_days)
+    if fingerprint is not None:
+        if around is None:
+            return
+        moment = datetime.fromisoformat(around)
+
+        async def relink_one(session: AsyncSession) -> None:
+            await relink_requested(session, fingerprint=fingerprint, around=moment, lookback=lookback)
+            await session.commit()
+
+        await in_transaction(runtime.sessionmaker, relink_one)
         return
-    moment = datetime.fromisoformat(around)
 
-    async def relink(session: AsyncSession) -> None:
-        await relink_requested(session, fingerprint=fingerprint, around=moment,
-                               lookback=timedelta(days=runtime.settings.repeat_lookback_days))
-        await session.commit()
+    while True:
+        size = runtime.batch_size(RELINK_BATCH)  # smaller while webhooks arrive in this process
 
-    await in_transaction(runtime.sessionmaker, relink)
+        async def relink_batch(session: AsyncSession, size: int = size) -> int:
+            done = await relink_pending(session, limit=size, lookback=lookback)
+            await session.commit()
+            return done
+
+        if await in_transaction(runtime.sessionmaker, relink_batch) < size:
+            return
+        await runtime.give_way()
 
 
-async def sweep_relinks(ctx: JobContext, *, grace: timedelta) -> int:
-    """Resubmit the relinks still requested `grace` after they were (a restart, a lost or failed job)."""
+async def sweep_relinks(ctx: JobContext, *, grace: timedelta) -> bool:
+    """Wake the relink job when a request is still pending `grace` after it was made (a restart, a lost or
+    failed job)."""
     runtime = runtime_of(ctx)
     async with runtime.sessionmaker() as session:
-        pending = await pending_relinks(session, requested_before=clock.now() - grace)
-    for fingerprint, around in pending:
-        runtime.queue.submit(Job("link_repeats", (fingerprint, around.isoformat())))
-    return len(pending)
+        pending = await has_pending_relinks(session, requested_before=clock.now() - grace)
+    if pending:
+        runtime.queue.submit(Job("link_repeats"))
+    return pending

@@ -1,93 +1,20 @@
-"""Incidents: apply PagerDuty events, work out repeats, answer queries."""
+"""Incidents: work out repeats, answer queries (events are applied by app/incidents/apply.py)."""
 
 import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from app.core import clock, events
 from app.core.db import insert_for, lock_for_update, serialize_on
-from app.core.dml import rowcount
 from app.core.errors import NotFound
 from app.core.pagination import Page, paginate
 from app.core.queue import enqueue_after_commit
-from app.core.settings import Settings
-from app.incidents.events import IncidentResolved, RepeatLinked
-from app.incidents.fold import (
-    EventRecord,
-    IncidentState,
-    fold,
-    incident_reference,
-    parse_time,
-)
-from app.models import audit
-from app.models.inbound import InboundEvent
-from app.models.incidents import (
-    Incident,
-    IncidentEvent,
-    IncidentTeam,
-    RepeatRelink,
-    by_reference,
-    of_service,
-)
-
-INCIDENT_FIELDS = tuple(f for f in IncidentState.__dataclass_fields__ if f != "external_id")
-
-
-async def apply_pagerduty_event(session: AsyncSession, inbound: InboundEvent, settings: Settings) -> None:
-    """Record one PagerDuty event in its incident's history and re-fold the incident.
-
-    Events that are not about an incident (`pagey.ping`, `service.*`) are stored and
-    acknowledged but change nothing.
-    """
-    event = inbound.payload["event"]
-    ref = incident_reference(event.get("data"))
-    occurred_at = parse_time(event.get("occurred_at")) or inbound.received_at
-    if ref is None:
-        return
-    incident = await _lock_or_create(session, external_id=ref["id"])
-    recorded = await session.execute(
-        insert_for(session, IncidentEvent)
-        .values(id=uuid.uuid4(), incident_id=incident.id, event_id=inbound.external_id, event_type=inbound.event_type,
-                occurred_at=occurred_at, agent=event.get("agent"), data=event["data"])
-        .on_conflict_do_nothing(index_elements=["event_id"])
-    )
-    if rowcount(recorded) == 0:
-        return  # applied before: the incident already reflects it
-    before = IncidentState(fingerprint=incident.fingerprint, triggered_at=incident.triggered_at,
-                           resolved_at=incident.resolved_at, teams=incident.teams)
-    state = fold(await history(session, incident.id), by_priority=settings.priority_severity,
-                 by_urgency=settings.urgency_severity)
-    for name in INCIDENT_FIELDS:
-        setattr(incident, name, getattr(state, name))
-    if incident.teams != before.teams:
-        await _replace_teams(session, incident)
-    if (before.fingerprint, before.triggered_at) != (incident.fingerprint, incident.triggered_at):
-        # Repeats are relinked in their own transaction, after this one commits: linking locks other
-        # incidents' rows, and doing it while this incident's row is locked could deadlock. The request
-        # is a row of this transaction, so a lost job is resubmitted by the sweeper.
-        await request_relinks(session, [(incident.fingerprint, incident.triggered_at),
-                                        (before.fingerprint, before.triggered_at)])
-    audit.record(session, actor="pagerduty", action=inbound.event_type, entity="incident", entity_id=incident.id,
-                 diff={"event_id": inbound.external_id, "status": incident.status})
-    # A new resolve (the first, or one after a reopen) starts the packet; a merge links to its target instead.
-    if incident.resolved_at and incident.resolved_at != before.resolved_at and not incident.merged_into_external_id:
-        await events.publish(session, IncidentResolved(incident))
-
-
-async def _lock_or_create(session: AsyncSession, *, external_id: str) -> Incident:
-    # The INSERT comes first on purpose: on SQLite it opens the write transaction, so the row read
-    # next is current and stays so (SQLite has no FOR UPDATE); on PostgreSQL the row is locked.
-    await session.execute(
-        insert_for(session, Incident)
-        .values(id=uuid.uuid4(), source="pagerduty", external_id=external_id, title="", status="triggered",
-                teams=[], assignees=[], reopened_count=0, created_at=clock.now())
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
-    )
-    query = sa.select(Incident).where(col(Incident.source) == "pagerduty", col(Incident.external_id) == external_id)
-    return (await session.scalars(lock_for_update(session, query).execution_options(populate_existing=True))).one()
+from app.incidents.events import RepeatLinked
+from app.incidents.fold import EventRecord
+from app.models.incidents import Incident, IncidentEvent, IncidentTeam, RepeatRelink, by_reference, of_service
 
 
 async def history(session: AsyncSession, incident_id: uuid.UUID) -> list[EventRecord]:
@@ -100,38 +27,52 @@ async def history(session: AsyncSession, incident_id: uuid.UUID) -> list[EventRe
     return [EventRecord(*row) for row in rows]
 
 
-async def _replace_teams(session: AsyncSession, incident: Incident) -> None:
-    await session.execute(sa.delete(IncidentTeam).where(col(IncidentTeam.incident_id) == incident.id))
-    teams = {team["id"]: team.get("name") for team in incident.teams}
-    session.add_all(IncidentTeam(incident_id=incident.id, team_id=tid, team_name=name) for tid, name in teams.items())
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
 async def request_relinks(session: AsyncSession, groups: list[tuple[str | None, datetime | None]]) -> None:
     """Record that these fingerprints' repeats need recomputing, and submit the jobs after commit."""
     now = clock.now()
     # In a fixed order: two transactions requesting the same pair never wait on each other crosswise.
-    for fingerprint, around in sorted({(f, a) for f, a in groups if f is not None and a is not None}):
-        token = uuid.uuid4()
-        await session.execute(
-            insert_for(session, RepeatRelink)
-            .values(fingerprint=fingerprint, around=around, token=token, requested_at=now)
-            .on_conflict_do_update(index_elements=["fingerprint", "around"], set_={"token": token, "requested_at": now})
-        )
-        enqueue_after_commit(session, "link_repeats", fingerprint, _iso(around))
-
-
-async def pending_relinks(session: AsyncSession, *, requested_before: datetime,
-                          limit: int = 1000) -> list[tuple[str, datetime]]:
-    """Relinks requested before `requested_before` and not yet done (their job was lost or failed)."""
-    rows = await session.execute(
-        sa.select(col(RepeatRelink.fingerprint), col(RepeatRelink.around))
-        .where(col(RepeatRelink.requested_at) < requested_before).order_by(col(RepeatRelink.requested_at)).limit(limit)
+    wanted = sorted({(f, a) for f, a in groups if f is not None and a is not None})
+    if not wanted:
+        return
+    upsert = insert_for(session, RepeatRelink)
+    await session.execute(
+        upsert.on_conflict_do_update(index_elements=["fingerprint", "around"], set_={
+            "token": upsert.excluded.token, "requested_at": upsert.excluded.requested_at,
+        }),
+        [{"fingerprint": fingerprint, "around": around, "token": uuid.uuid4(), "requested_at": now}
+         for fingerprint, around in wanted],
     )
-    return [(fingerprint, around) for fingerprint, around in rows]
+    enqueue_after_commit(session, "link_repeats")  # one wake-up: the job takes every pending request
+
+
+async def has_pending_relinks(session: AsyncSession, *, requested_before: datetime) -> bool:
+    """Whether a relink requested before `requested_before` is not done yet (its job was lost or failed)."""
+    query = sa.select(col(RepeatRelink.fingerprint)).where(col(RepeatRelink.requested_at) < requested_before).limit(1)
+    return await session.scalar(query) is not None
+
+
+_RELINKS = SQLModel.metadata.tables["repeat_relinks"]
+
+
+async def relink_pending(session: AsyncSession, *, limit: int, lookback: timedelta) -> int:
+    """Recompute a batch of requested relinks, oldest first, and clear them; how many there were.
+
+    The requests are deleted first: on SQLite that write takes the lock before anything is read;
+    on PostgreSQL `SKIP LOCKED` leaves requests another worker holds to it, and a request made
+    again meanwhile waits for this commit, then stands as a new one. A failure rolls it all back.
+    """
+    pick = (sa.select(_RELINKS.c.fingerprint, _RELINKS.c.around)
+            .order_by(_RELINKS.c.requested_at, _RELINKS.c.fingerprint).limit(limit))
+    taken = (await session.execute(
+        sa.delete(_RELINKS)
+        .where(sa.tuple_(_RELINKS.c.fingerprint, _RELINKS.c.around).in_(lock_for_update(session, pick,
+                                                                                           skip_locked=True)))
+        .returning(_RELINKS.c.fingerprint, _RELINKS.c.around)
+    )).all()
+    # In a fixed order: two batches linking the same fingerprints never wait on each other crosswise.
+    for fingerprint, around in sorted((str(f), a) for f, a in taken):
+        await link_repeats(session, fingerprint=fingerprint, around=around, lookback=lookback)
+    return len(taken)
 
 
 async def relink_requested(session: AsyncSession, *, fingerprint: str, around: datetime, lookback: timedelta) -> None:

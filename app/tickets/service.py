@@ -10,13 +10,13 @@ from sqlmodel import col
 from app.core import clock
 from app.core.db import lock_for_update
 from app.core.errors import AppError
+from app.core.inbox import StoredEvent
 from app.core.queue import enqueue_after_commit
 from app.core.settings import Settings
 from app.core.vendors import IssueState, JiraClient
 from app.integrations.jira.client import JiraNotFound, JiraRejected, JiraUnavailable
 from app.integrations.jira.schemas import issue_state
 from app.models import audit
-from app.models.inbound import InboundEvent
 from app.models.postmortems import ActionItem
 from app.models.tickets import IN_FLIGHT, JIRA_OWNED, Ticket, TicketState
 from app.postmortems import action_items
@@ -148,7 +148,7 @@ async def link_ticket(session: AsyncSession, *, item: ActionItem, issue: IssueSt
     return ticket
 
 
-async def apply_jira_event(session: AsyncSession, inbound: InboundEvent, settings: Settings) -> None:
+async def apply_jira_event(session: AsyncSession, inbound: StoredEvent, settings: Settings) -> None:
     """A Jira webhook: deleted → `missing`; otherwise the issue's status drives the action item.
 
     Issues Loopgate neither created nor linked are ignored.

@@ -1,4 +1,4 @@
-"""The handling job may run twice on the same row (a retry, the sweeper, two workers): nothing happens twice."""
+"""The apply job may run twice over the same rows (a retry, the sweeper, two workers): nothing happens twice."""
 
 import asyncio
 import uuid
@@ -6,7 +6,7 @@ import uuid
 import sqlalchemy as sa
 
 from app.models.inbound import InboundEvent
-from app.runtime import handle_inbound
+from app.runtime import apply_inbox, open_runtime
 from tests.support.incidents import store
 from tests.support.pagerduty import incident_event, note_event
 
@@ -48,8 +48,7 @@ async def inbound_row(runtime, row_id: str):
 
 async def apply_history(runtime) -> list[str]:
     ids = [await store(runtime, delivery) for delivery in HISTORY]
-    for row_id in ids:
-        await handle_inbound(runtime.ctx, row_id)
+    assert await apply_inbox(runtime.ctx) == len(ids)
     return ids
 
 
@@ -70,8 +69,7 @@ async def test_running_the_job_again_on_a_handled_row_changes_nothing(runtime):
     before = await snapshot(runtime)
     rows_before = [await inbound_row(runtime, row_id) for row_id in ids]
 
-    for row_id in ids:
-        await handle_inbound(runtime.ctx, row_id)
+    assert await apply_inbox(runtime.ctx) == 0  # nothing left to claim
 
     assert await snapshot(runtime) == before
     assert [await inbound_row(runtime, row_id) for row_id in ids] == rows_before
@@ -86,7 +84,7 @@ async def test_forcing_a_second_application_changes_nothing(runtime):
         async with runtime.engine.begin() as connection:
             await connection.execute(sa.update(InboundEvent).where(InboundEvent.id == uuid.UUID(row_id))
                                      .values(handled_at=None))
-        await handle_inbound(runtime.ctx, row_id)
+        assert await apply_inbox(runtime.ctx) == 1
         assert (await inbound_row(runtime, row_id)).handled_at is not None
 
     after = await snapshot(runtime)
@@ -94,17 +92,23 @@ async def test_forcing_a_second_application_changes_nothing(runtime):
     assert after["incident_events"] == before["incident_events"]
     assert after["incident_teams"] == before["incident_teams"]
     assert after["audit_entries"] == before["audit_entries"], (
-        "BUG app/incidents/service.py apply_pagerduty_event: re-applying an already-applied event "
+        "BUG app/incidents/apply.py apply_pagerduty_events: re-applying an already-applied event "
         "(its incident_events row already existed) writes another audit entry for the same event"
     )
 
 
 async def test_two_concurrent_jobs_on_the_same_row_apply_it_once(runtime):
-    first = await store(runtime, HISTORY[0])
-    await handle_inbound(runtime.ctx, first)
+    await store(runtime, HISTORY[0])
+    await apply_inbox(runtime.ctx)
     row_id = await store(runtime, HISTORY[1])
 
-    await asyncio.gather(handle_inbound(runtime.ctx, row_id), handle_inbound(runtime.ctx, row_id))
+    other = await open_runtime(runtime.settings)  # a second worker on the same database
+    try:
+        claimed = await asyncio.gather(apply_inbox(runtime.ctx), apply_inbox(other.ctx))
+        await other.queue.drain()
+    finally:
+        await other.close()
+    assert sorted(claimed) == [0, 1]
 
     state = await snapshot(runtime)
     assert len(state["incidents"]) == 1
@@ -112,8 +116,8 @@ async def test_two_concurrent_jobs_on_the_same_row_apply_it_once(runtime):
     row = await inbound_row(runtime, row_id)
     assert row.handled_at is not None and row.error is None
     assert [entry[1] for entry in state["audit_entries"]] == ["incident.acknowledged", "incident.triggered"], (
-        "BUG app/inbound/service.py claim: on SQLite the claim takes no lock, so two concurrent jobs on one row "
-        "both apply it (one audit entry per application)"
+        "BUG app/inbound/service.py claim_batch: two concurrent jobs both claimed one row "
+        "(one audit entry per application)"
     )
     assert row.attempts == 1
 
@@ -121,9 +125,8 @@ async def test_two_concurrent_jobs_on_the_same_row_apply_it_once(runtime):
 async def test_running_twice_then_the_api_shows_one_incident(runtime, client):
     from tests.support.constants import ADMIN
 
-    ids = await apply_history(runtime)
-    for row_id in ids:
-        await handle_inbound(runtime.ctx, row_id)
+    await apply_history(runtime)
+    await apply_inbox(runtime.ctx)
     listing = (await client.get("/api/v1/incidents", headers=ADMIN)).json()
     assert [item["external_id"] for item in listing["items"]] == [INC]
     incident = listing["items"][0]

@@ -145,14 +145,14 @@ async def test_webhook_deliveries_are_counted_by_source_and_outcome(client):
 
 async def test_job_runs_and_failures_are_counted_by_job(client, runtime):
     def count(samples, name: str) -> float:
-        return samples.get((name, (("job", "handle_inbound"),)), 0)
+        return samples.get((name, (("job", "apply_inbox"),)), 0)
 
     before = await scrape(client)
     await post_delivery(client, fixture_bytes("triggered_v3.json"))
     await runtime.queue.drain()
     ran = await scrape(client)
-    with pytest.raises(ValueError):
-        await JOBS["handle_inbound"](runtime.ctx, "not-a-row-id")
+    with pytest.raises(TypeError):
+        await JOBS["apply_inbox"]({"runtime": None})
     failed = await scrape(client)
     assert count(ran, "loopgate_job_runs_total") - count(before, "loopgate_job_runs_total") == 1
     assert count(ran, "loopgate_job_failures_total") == count(before, "loopgate_job_failures_total")

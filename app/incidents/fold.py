@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app.core.clock import parse_timestamp
+
 
 @dataclass(frozen=True)
 class EventRecord:
@@ -48,13 +50,7 @@ class IncidentState:
 
 def parse_time(value: object) -> datetime | None:
     """PagerDuty's ISO 8601 timestamps ('2021-04-26T17:36:27.458Z'); None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
+    return parse_timestamp(value)
 
 
 def incident_reference(data: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.core.clock import parse_timestamp
+
 # The log entry types that the incident's webhooks would have announced, and the status after each
 # (None: the status does not change).
 EVENTS = {
@@ -39,16 +41,6 @@ class HistoricalEvent:
 def event_id(log_entry_id: str) -> str:
     """The inbox id of the event made from a log entry (PagerDuty's own event ids are ULIDs: no clash)."""
     return PREFIX + log_entry_id
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 def _snapshot(incident: Mapping[str, Any], status: str, assignees: list[Any]) -> dict[str, Any]:
@@ -83,19 +75,19 @@ def incident_events(incident: Mapping[str, Any], log_entries: Sequence[Mapping[s
     Where the log lacks an entry the current state implies (a trigger, the last resolve or
     acknowledgement), the event is made from the incident's own timestamps instead.
     """
-    entries = sorted((e for e in log_entries if e.get("type") in EVENTS and _time(e.get("created_at"))),
-                     key=lambda e: (_time(e["created_at"]), str(e.get("id"))))
+    entries = sorted((e for e in log_entries if e.get("type") in EVENTS and parse_timestamp(e.get("created_at"))),
+                     key=lambda e: (parse_timestamp(e["created_at"]), str(e.get("id"))))
     current = str(incident.get("status") or "triggered")
-    if not any(e["type"] == "trigger_log_entry" for e in entries) and _time(incident.get("created_at")):
+    if not any(e["type"] == "trigger_log_entry" for e in entries) and parse_timestamp(incident.get("created_at")):
         first = incident.get("first_trigger_log_entry") or {}
         entries.insert(0, {"id": first.get("id") or f"{incident['id']}:triggered", "type": "trigger_log_entry",
                            "created_at": incident["created_at"], "agent": None})
     wanted = {"resolved": "resolve_log_entry", "acknowledged": "acknowledge_log_entry"}.get(current)
     status_at = incident.get("resolved_at") or incident.get("last_status_change_at")
-    if wanted and not any(e["type"] == wanted for e in entries) and _time(status_at):
+    if wanted and not any(e["type"] == wanted for e in entries) and parse_timestamp(status_at):
         entries.append({"id": f"{incident['id']}:{current}:{status_at}", "type": wanted, "created_at": status_at,
                         "agent": incident.get("last_status_change_by")})
-        entries.sort(key=lambda e: (_time(e["created_at"]), str(e.get("id"))))
+        entries.sort(key=lambda e: (parse_timestamp(e["created_at"]), str(e.get("id"))))
     last_resolve = max((i for i, e in enumerate(entries) if e["type"] == "resolve_log_entry"), default=None)
     assignments = incident.get("assignments") or []
     assignees: list[Any] = [a["assignee"] for a in assignments if isinstance(a, Mapping) and a.get("assignee")]
@@ -113,7 +105,7 @@ def incident_events(incident: Mapping[str, Any], log_entries: Sequence[Mapping[s
             data = _snapshot(incident, status, [] if status == "resolved" else assignees)
             if index == last_resolve:
                 data["resolve_reason"] = incident.get("resolve_reason")
-        at = _time(entry["created_at"])
+        at = parse_timestamp(entry["created_at"])
         assert at is not None  # filtered above
         events.append(HistoricalEvent(external_id, event_type, at,
                                       _envelope(external_id, event_type, entry["created_at"], entry.get("agent"),

@@ -137,10 +137,15 @@ def start_refresh(runtime: Runtime) -> None:
         return
 
     async def loop() -> None:
+        this = asyncio.current_task()
         while True:
             try:
                 await refresh(runtime)
             except Exception:
+                if this is not None and this.cancelling():
+                    # Cancelled (shutting down) while its queries were failing: a driver may turn the
+                    # cancellation into its own error, which must not keep the loop alive.
+                    raise asyncio.CancelledError from None
                 REFRESH_FAILURES.inc()
                 log.exception("metrics refresh failed; trying again in %ss", runtime.settings.metrics_refresh_seconds)
             await asyncio.sleep(runtime.settings.metrics_refresh_seconds)

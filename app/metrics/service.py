@@ -92,7 +92,14 @@ async def _each(session: AsyncSession, scope: Scope) -> list[dict[str, dict[str,
         async with gate, AsyncSession(engine) as own:
             return await _measure(own, measure, scope)
 
-    return list(await asyncio.gather(*(apart(measure) for measure in MEASURES)))
+    tasks = [asyncio.ensure_future(apart(measure)) for measure in MEASURES]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        # One failed (or this was cancelled): the others stop too, and give their connections back.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def measures_by_group(session: AsyncSession, scope: Scope) -> dict[str, dict[str, Any]]:

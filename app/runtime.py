@@ -7,7 +7,6 @@ arq worker both run.
 
 import asyncio
 import functools
-import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -20,7 +19,7 @@ from app.core.events import EventBus
 from app.core.observability import instrumented
 from app.core.queue import ArqQueue, InProcessQueue, Job, Queue
 from app.core.runtime import JobContext, Runtime, runtime_of
-from app.core.schedule import Schedule
+from app.core.schedule import Schedule, repeat
 from app.core.settings import Settings, load_settings
 from app.core.vendors import JiraClient, PagerDutyReads
 from app.inbound import jobs as inbound_jobs
@@ -39,8 +38,6 @@ from app.packets.jobs import STALE_AFTER, assemble_packet, sweep_packets
 from app.postmortems.events import CloseRefused, PostmortemTransitioned
 from app.tickets.jobs import reconcile_jira, sweep_tickets, sync_ticket
 from app.tickets.service import apply_jira_event
-
-log = logging.getLogger(__name__)
 
 # Which domain applies stored webhook events, by source: PagerDuty's by incident, Jira's one by one.
 APPLIERS: dict[str, inbound_jobs.Applier] = {
@@ -148,17 +145,11 @@ def subscriber_client(settings: Settings) -> httpx.AsyncClient:
 def start_sweeper(runtime: Runtime) -> None:
     """In-process mode: sweep at once (a restart loses nothing), then every interval."""
 
-    async def loop() -> None:
-        first = True
-        while True:
-            try:
-                await sweep_all(runtime.ctx, startup=first)
-            except Exception:
-                log.exception("sweep failed; trying again in %ss", runtime.settings.sweep_interval_seconds)
-            first = False
-            await asyncio.sleep(runtime.settings.sweep_interval_seconds)
+    async def sweep(first: bool) -> None:
+        await sweep_all(runtime.ctx, startup=first)
 
-    runtime.background.append(asyncio.get_running_loop().create_task(loop()))
+    runtime.background.append(asyncio.get_running_loop().create_task(
+        repeat(sweep, interval=runtime.settings.sweep_interval_seconds, what="sweep")))
 
 
 def start_schedule(runtime: Runtime, schedule: tuple[Schedule, ...] = SCHEDULE) -> None:

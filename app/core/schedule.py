@@ -1,8 +1,13 @@
 """Cron schedules, defined once: arq's cron jobs (app/worker.py) and the in-process runner of the
 embedded default (app/runtime.py) are both built from the same entries."""
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,3 +33,23 @@ class Schedule:
                 return candidate
             candidate += timedelta(minutes=1)
         raise ValueError(f"schedule of {self.job} never matches")
+
+
+async def repeat(work: Callable[[bool], Awaitable[object]], *, interval: float, what: str,
+                 on_failure: Callable[[], None] | None = None) -> None:
+    """Run `work(first)` now and then every `interval` seconds until cancelled. A failure is logged
+    (and `on_failure` counts it) and tried again at the next interval. A cancellation that a driver
+    turned into its own error on the way out still stops the loop, so shutdown never waits on it."""
+    this = asyncio.current_task()
+    first = True
+    while True:
+        try:
+            await work(first)
+        except Exception:
+            if this is not None and this.cancelling():
+                raise asyncio.CancelledError from None
+            if on_failure is not None:
+                on_failure()
+            log.exception("%s failed; trying again in %ss", what, interval)
+        first = False
+        await asyncio.sleep(interval)

@@ -75,7 +75,7 @@ async def _apply_rows(session: AsyncSession, events: list[StoredEvent], appliers
         for row in rows:
             try:
                 key = applier.group(row)
-            except Exception as exc:
+            except Exception as exc:  # an unreadable row: its error is recorded on it below
                 failures[row.id] = _describe(exc)
                 continue
             groups.setdefault(key, []).append(row)

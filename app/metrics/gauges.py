@@ -8,7 +8,6 @@ API's null. `loopgate_metrics_refreshed_timestamp_seconds` tells how fresh the n
 
 import asyncio
 import itertools
-import logging
 import math
 import time
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from sqlmodel import col
 
 from app.core import clock
 from app.core.runtime import Runtime
+from app.core.schedule import repeat
 from app.metrics import service
 from app.metrics.maturity import maturity
 from app.metrics.measures import MEASURES, Kind
@@ -27,8 +27,6 @@ from app.metrics.patterns import patterns
 from app.models.inbound import InboundEvent
 from app.models.packets import EventPacket, PacketStatus
 from app.models.tickets import IN_FLIGHT, Ticket
-
-log = logging.getLogger(__name__)
 
 # Each measure over all time, and over the last 30 days of its anchor.
 WINDOWS = {"all": None, "30d": timedelta(days=30)}
@@ -136,19 +134,10 @@ def start_refresh(runtime: Runtime) -> None:
     if not runtime.settings.metrics_refresh_seconds:
         return
 
-    async def loop() -> None:
-        this = asyncio.current_task()
-        while True:
-            try:
-                await refresh(runtime)
-            except Exception:
-                if this is not None and this.cancelling():
-                    # Cancelled (shutting down) while its queries were failing: a driver may turn the
-                    # cancellation into its own error, which must not keep the loop alive.
-                    raise asyncio.CancelledError from None
-                REFRESH_FAILURES.inc()
-                log.exception("metrics refresh failed; trying again in %ss", runtime.settings.metrics_refresh_seconds)
-            await asyncio.sleep(runtime.settings.metrics_refresh_seconds)
+    async def refresh_now(_first: bool) -> None:
+        await refresh(runtime)
 
-    runtime.background.append(asyncio.get_running_loop().create_task(loop()))
+    runtime.background.append(asyncio.get_running_loop().create_task(repeat(
+        refresh_now, interval=runtime.settings.metrics_refresh_seconds, what="metrics refresh",
+        on_failure=REFRESH_FAILURES.inc)))
 

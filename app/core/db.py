@@ -1,6 +1,6 @@
 """Async storage: engine, sessions, the declarative base and its naming convention."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, TypeVarTuple
 
@@ -97,6 +97,28 @@ async def serialize_on(session: AsyncSession, key: str) -> None:
     """Hold a transaction-scoped lock on `key` (PostgreSQL); SQLite already has one writer at a time."""
     if dialect_of(session) == "postgresql":
         await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+
+
+async def serialize_on_all(session: AsyncSession, keys: Iterable[str]) -> None:
+    """`serialize_on` for many keys in one statement, taken in sorted order (so that two transactions
+    locking overlapping sets never wait for each other crosswise)."""
+    ordered = sorted(set(keys))
+    if dialect_of(session) == "postgresql" and ordered:
+        await session.execute(_LOCK_ALL, {"keys": ordered})
+
+
+async def try_serialize_on(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+    """The `keys` whose `serialize_on` lock this transaction got without waiting (PostgreSQL): a key
+    another transaction holds is left out. SQLite has one writer at a time: every key."""
+    wanted = set(keys)
+    if dialect_of(session) != "postgresql" or not wanted:
+        return wanted
+    return set((await session.execute(_TRY_LOCK, {"keys": sorted(wanted)})).scalars())
+
+
+# The same lock space as `serialize_on` (hashtext of the key), for an array of keys.
+_LOCK_ALL = sa.text("SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM unnest(CAST(:keys AS text[])) AS k")
+_TRY_LOCK = sa.text("SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE pg_try_advisory_xact_lock(hashtext(k))")
 
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected

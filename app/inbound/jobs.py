@@ -5,16 +5,20 @@ sweeper, a backfill): it claims up to a batch of unhandled rows, hands each sour
 that source's domain in one transaction, marks them handled in one statement and commits once.
 A failing row is isolated: the batch is applied again with each group of rows (an incident's
 events, a Jira delivery) in its own savepoint, then each row of a failing group alone, so the
-rest lands and the culprit keeps its error and attempt count.
+rest lands and the culprit keeps its error and attempt count. Workers share a backlog without
+waiting for each other: a batch leaves the rows about an incident that another worker is applying
+right now to a later batch (unhandled, their attempt uncounted).
 """
 
+import asyncio
 import logging
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,9 +38,12 @@ SWEEP_GRACE = timedelta(seconds=30)
 TIME_BUDGET_SECONDS = 60.0
 # At most this many apply jobs submitted by one sweep (arq workers then share a backlog).
 SWEEP_JOBS = 8
+# A batch whose every row was left to another worker waits this long before claiming again.
+DEFERRED_PAUSE_SECONDS = 0.02
 
-# How a domain applies a batch of its source's stored events, in the job's transaction.
-ApplyBatch = Callable[[AsyncSession, Sequence[StoredEvent], Settings], Awaitable[None]]
+# How a domain applies a batch of its source's stored events, in the job's transaction; the ids of
+# the rows it left for a later batch (another worker holds what they are about; they stay unhandled).
+ApplyBatch = Callable[[AsyncSession, Sequence[StoredEvent], Settings], Awaitable[Collection[uuid.UUID]]]
 # How a domain applies one stored event (the older, per-row form).
 Apply = Callable[[AsyncSession, StoredEvent, Settings], Awaitable[None]]
 
@@ -52,24 +59,34 @@ class Applier:
 def one_at_a_time(apply: Apply) -> Applier:
     """An applier for a source whose events are independent: applied in order, each its own group."""
 
-    async def apply_all(session: AsyncSession, events: Sequence[StoredEvent], settings: Settings) -> None:
+    async def apply_all(session: AsyncSession, events: Sequence[StoredEvent], settings: Settings) -> list[uuid.UUID]:
         for event in events:
             await apply(session, event, settings)
+        return []
 
     return Applier(apply_all, lambda event: str(event.id))
 
 
+@dataclass
+class _Outcome:
+    """What became of a batch's rows that did not land: failed (and why), or left for a later batch."""
+
+    failures: dict[uuid.UUID, str] = field(default_factory=dict)
+    deferred: set[uuid.UUID] = field(default_factory=set)
+
+
 async def _apply_rows(session: AsyncSession, events: list[StoredEvent], appliers: Mapping[str, Applier],
-                      settings: Settings, *, careful: bool) -> dict[uuid.UUID, str]:
-    """Apply the rows by source; in the careful pass, the rows that failed and why."""
-    failures: dict[uuid.UUID, str] = {}
+                      settings: Settings, *, careful: bool) -> _Outcome:
+    """Apply the rows by source; the rows deferred and, in the careful pass, those that failed and why."""
+    outcome = _Outcome()
+    failures = outcome.failures
     by_source: dict[str, list[StoredEvent]] = {}
     for event in events:
         by_source.setdefault(event.source, []).append(event)
     for source, rows in by_source.items():
         applier = appliers[source]
         if not careful:
-            await applier.apply(session, rows, settings)
+            outcome.deferred.update(await applier.apply(session, rows, settings))
             continue
         groups: dict[str, list[StoredEvent]] = {}
         for row in rows:
@@ -80,25 +97,27 @@ async def _apply_rows(session: AsyncSession, events: list[StoredEvent], appliers
                 continue
             groups.setdefault(key, []).append(row)
         for group in groups.values():
-            if await _in_savepoint(session, applier, group, settings) is None:
+            if await _in_savepoint(session, applier, group, settings, outcome.deferred) is None:
                 continue
             for row in group:  # the group failed: find the culprit(s); the others land
-                error = await _in_savepoint(session, applier, [row], settings)
+                error = await _in_savepoint(session, applier, [row], settings, outcome.deferred)
                 if error is not None:
                     failures[row.id] = error
-    return failures
+    return outcome
 
 
-async def _in_savepoint(session: AsyncSession, applier: Applier, rows: list[StoredEvent],
-                        settings: Settings) -> str | None:
-    """Apply `rows` in a savepoint; the error, rolled back, if they failed."""
+async def _in_savepoint(session: AsyncSession, applier: Applier, rows: list[StoredEvent], settings: Settings,
+                        deferred: set[uuid.UUID]) -> str | None:
+    """Apply `rows` in a savepoint (adding the rows it deferred to `deferred`); the error, rolled back,
+    if they failed."""
     savepoint = await session.begin_nested()
     try:
-        await applier.apply(session, rows, settings)
+        left = await applier.apply(session, rows, settings)
     except Exception as exc:
         await savepoint.rollback()
         return _describe(exc)
     await savepoint.commit()
+    deferred.update(left)
     return None
 
 
@@ -106,26 +125,34 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class Batch(NamedTuple):
+    claimed: int  # rows claimed (0: nothing left to claim)
+    deferred: int = 0  # of which left unhandled for a later batch (another worker held their incident)
+
+
 async def apply_batch(runtime: Runtime, *, appliers: Mapping[str, Applier], limit: int,
-                      retry_failed: bool = False) -> int:
-    """Claim, apply and commit one batch; the number of rows claimed (0: nothing left)."""
+                      retry_failed: bool = False) -> Batch:
+    """Claim, apply and commit one batch."""
     settings = runtime.settings
     claimed: list[uuid.UUID] = []
 
-    def attempt(careful: bool) -> Callable[[AsyncSession], Awaitable[int]]:
-        async def work(session: AsyncSession) -> int:
+    def attempt(careful: bool) -> Callable[[AsyncSession], Awaitable[Batch]]:
+        async def work(session: AsyncSession) -> Batch:
             events = await service.claim_batch(session, limit=limit, max_attempts=settings.job_max_attempts,
                                                retry_failed=retry_failed)
             claimed[:] = [event.id for event in events]
             if not events:
-                return 0
-            failures = await _apply_rows(session, events, appliers, settings, careful=careful)
-            await service.mark_handled(session, ids=[event.id for event in events if event.id not in failures])
-            for inbound_id, error in failures.items():
+                return Batch(0)
+            outcome = await _apply_rows(session, events, appliers, settings, careful=careful)
+            await service.mark_handled(session, ids=[event.id for event in events
+                                                     if event.id not in outcome.failures
+                                                     and event.id not in outcome.deferred])
+            await service.release(session, ids=sorted(outcome.deferred))
+            for inbound_id, error in outcome.failures.items():
                 await service.record_failure(session, inbound_id=inbound_id, error=error)
                 log.warning("inbound event %s failed: %s", inbound_id, error)
             await session.commit()
-            return len(events)
+            return Batch(len(events), len(outcome.deferred))
 
         return work
 
@@ -164,13 +191,16 @@ async def apply_inbox(ctx: JobContext, retry_failed: bool = False, *, appliers: 
         # One batch at a time per process: batches side by side in one process would only contend
         # for its one core and for the same incidents; other processes (workers) share the backlog.
         async with runtime.turn(service.APPLY_INBOX):
-            claimed = await apply_batch(runtime, appliers=appliers, limit=size, retry_failed=retry_failed)
-        total += claimed
-        if claimed < size:
+            batch = await apply_batch(runtime, appliers=appliers, limit=size, retry_failed=retry_failed)
+        total += batch.claimed - batch.deferred
+        if batch.claimed < size and not batch.deferred:
             return total
         if time.monotonic() - started > TIME_BUDGET_SECONDS:
             runtime.queue.submit(Job(service.APPLY_INBOX, (retry_failed,) if retry_failed else ()))
             return total
+        if batch.deferred == batch.claimed:
+            # Everything claimed is another worker's right now: let it commit before claiming again.
+            await asyncio.sleep(DEFERRED_PAUSE_SECONDS)
         await runtime.give_way()
 
 

@@ -64,6 +64,12 @@ async def mark_handled(session: AsyncSession, *, ids: Sequence[uuid.UUID]) -> No
         await session.execute(sa.update(_INBOX).where(_INBOX.c.id.in_(ids)).values(handled_at=clock.now(), error=None))
 
 
+async def release(session: AsyncSession, *, ids: Sequence[uuid.UUID]) -> None:
+    """Give claimed rows back unhandled, their claim's attempt uncounted: a later batch takes them."""
+    if ids:
+        await session.execute(sa.update(_INBOX).where(_INBOX.c.id.in_(ids)).values(attempts=_INBOX.c.attempts - 1))
+
+
 async def record_failure(session: AsyncSession, *, inbound_id: uuid.UUID, error: str, count: bool = False) -> None:
     """Keep the error where an operator sees it; `count`: the attempt was not counted by a claim."""
     values: dict[str, object] = {"error": error[:4000]}

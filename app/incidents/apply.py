@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 
 import app.models.audit  # noqa: F401  (audit_entries in the metadata)
 from app.core import clock, events
-from app.core.db import insert_for, lock_for_update
+from app.core.db import insert_for, lock_for_update, try_serialize_on
 from app.core.inbox import StoredEvent
 from app.core.settings import Settings
 from app.incidents.events import IncidentResolved
@@ -67,14 +67,31 @@ def _group(batch: Sequence[StoredEvent]) -> dict[str, _Touched]:
     return touched
 
 
-async def apply_pagerduty_events(session: AsyncSession, batch: Sequence[StoredEvent], settings: Settings) -> None:
-    """Record a batch of PagerDuty events in their incidents' histories and re-fold each incident once.
+async def apply_pagerduty_events(session: AsyncSession, batch: Sequence[StoredEvent],
+                                 settings: Settings) -> list[uuid.UUID]:
+    """Record a batch of PagerDuty events in their incidents' histories and re-fold each incident once;
+    the rows left for a later batch (their incident is being applied by another worker right now).
 
     An event recorded before (a second run, a second worker) is skipped: its incident reflects it.
     """
     touched = _group(batch)
-    if not touched:
-        return
+    # Workers share a backlog: an incident another worker is applying now is left to a later batch
+    # rather than waited for (its events then land after that worker's commit, in the same fold).
+    ours = await try_serialize_on(session, (apply_lock_key(external_id) for external_id in touched))
+    deferred = [row.id for external_id, entry in touched.items() if apply_lock_key(external_id) not in ours
+                for row in entry.rows]
+    touched = {external_id: entry for external_id, entry in touched.items() if apply_lock_key(external_id) in ours}
+    if touched:
+        await _apply(session, touched, settings)
+    return deferred
+
+
+def apply_lock_key(external_id: str) -> str:
+    """The lock a worker holds on an incident while it applies that incident's events (PostgreSQL)."""
+    return f"incident:pagerduty:{external_id}"
+
+
+async def _apply(session: AsyncSession, touched: Mapping[str, _Touched], settings: Settings) -> None:
     incidents = await _lock_or_create(session, external_ids=sorted(touched))
     # The incidents are locked, and an event belongs to one incident: their histories are complete
     # and stay so until commit, so they also say which of the batch's events were recorded before.

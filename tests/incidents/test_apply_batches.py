@@ -15,11 +15,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.core.db import serialize_on
 from app.core.runtime import Runtime
-from app.inbound.jobs import apply_batch
+from app.inbound.jobs import Batch, apply_batch
+from app.incidents.apply import apply_lock_key
 from app.incidents.fold import parse_time
 from app.models.inbound import InboundEvent
 from app.runtime import APPLIERS, apply_inbox, open_runtime
+from tests.conftest import BACKEND
 from tests.support.constants import ADMIN
 from tests.support.db import count_rows
 from tests.support.pagerduty import incident_event, note_event
@@ -136,19 +139,19 @@ async def test_an_incident_whose_events_span_two_batches(runtime, client):
     events = history("PSPAN001")[:4]
     await store_all(runtime, events)
 
-    assert await apply_batch(runtime, appliers=APPLIERS, limit=2) == 2
+    assert await apply_batch(runtime, appliers=APPLIERS, limit=2) == Batch(2)
     middle = await incident(client, "PSPAN001")
     assert (middle["status"], middle["priority"], middle["resolved_at"]) == ("acknowledged", "P3", None)
     assert await count_rows(runtime, "inbound_events WHERE handled_at IS NULL") == 2
 
-    assert await apply_batch(runtime, appliers=APPLIERS, limit=2) == 2
+    assert await apply_batch(runtime, appliers=APPLIERS, limit=2) == Batch(2)
     done = await incident(client, "PSPAN001")
     assert (done["status"], done["priority"]) == ("resolved", "P1")
     assert done["acknowledged_at"].startswith("2026-11-20T10:02:00")
     assert done["resolved_at"].startswith("2026-11-20T10:09:00")
     assert await count_rows(runtime, "incident_events") == 4
     assert await count_rows(runtime, "audit_entries WHERE action LIKE 'incident.%'") == 4  # one per event, none twice
-    assert await apply_batch(runtime, appliers=APPLIERS, limit=2) == 0
+    assert await apply_batch(runtime, appliers=APPLIERS, limit=2) == Batch(0)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
@@ -187,3 +190,25 @@ async def test_two_workers_share_one_backlog(runtime, second_worker, client):
         state = await incident(client, inc)
         assert (state["status"], state["priority"], state["reopened_count"]) == ("resolved", "P1", 0), inc
         assert state["resolved_at"].startswith("2026-11-20T10:09:00"), inc
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLite has one writer: no other worker applies meanwhile")
+async def test_an_incident_another_worker_is_applying_is_left_for_a_later_batch(runtime, client):
+    """The batch does not wait for the other worker: it applies the rest and leaves that incident's rows
+    unhandled, their attempt uncounted, for a batch after the other worker commits."""
+    busy, free = history("PBUSY001")[:2], history("PFREE001")[:2]
+    await store_all(runtime, [busy[0], free[0], busy[1], free[1]])
+
+    async with runtime.sessionmaker() as other_worker:
+        await serialize_on(other_worker, apply_lock_key("PBUSY001"))
+        assert await asyncio.wait_for(apply_batch(runtime, appliers=APPLIERS, limit=10), 30) == Batch(4, 2)
+        assert await rows(runtime) == {"PBUSY001-1": (False, 0, None), "PBUSY001-2": (False, 0, None),
+                                       "PFREE001-1": (True, 1, None), "PFREE001-2": (True, 1, None)}
+        assert (await incident(client, "PFREE001"))["status"] == "acknowledged"
+        assert (await client.get("/api/v1/incidents/PBUSY001", headers=ADMIN)).status_code == 404
+        await other_worker.commit()
+
+    assert await apply_inbox(runtime.ctx) == 2
+    assert set((await rows(runtime)).values()) == {(True, 1, None)}
+    assert (await incident(client, "PBUSY001"))["status"] == "acknowledged"
+    assert await count_rows(runtime, "incident_events") == 4

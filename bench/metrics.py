@@ -22,10 +22,10 @@ In one process, on one event loop, inside the real app's lifespan
 They alternate (which goes first alternates too), `--repeat` times after one warm-up of
 each; medians and minimums are reported. The baseline's figures are checked against the
 API's answer: counts, numerators and denominators exactly, durations to 1e-3.
-`--per-measure` (default on) then times each measure alone: the app's query
-(`app.metrics.service._measure`, and `overdue`) against the baseline's, alternating.
-`--explain N` prints EXPLAIN (ANALYZE, BUFFERS) of the app's N slowest measure queries
-on PostgreSQL.
+Per family (default on; `--no-per-family`), each family of measures alone: the app's one
+query (`app.metrics.service._family`, and `overdue`) against the baseline's queries for the
+same measures, alternating. `--explain N` prints EXPLAIN (ANALYZE, BUFFERS) of the app's N
+slowest family queries on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -402,10 +402,10 @@ async def measure_target(kind: str, scale: float, url: str, options: argparse.Na
             result["subject_all_ms"] = [round(t * 1000, 1) for t in times["subject"]]
             result["baseline_all_ms"] = [round(t * 1000, 1) for t in times["baseline"]]
 
-        if options.per_measure:
-            result["per_measure"] = await per_measure(runtime, settings, queries, dialect, options)
-        if options.explain and dialect == "postgresql" and result.get("per_measure"):
-            result["explain"] = await explain(runtime, settings, result["per_measure"], options.explain)
+        if options.per_family:
+            result["per_family"] = await per_family(runtime, settings, queries, dialect, options)
+        if options.explain and dialect == "postgresql" and result.get("per_family"):
+            result["explain"] = await explain(runtime, settings, result["per_family"], options.explain)
     _ = (service, MEASURES, overdue)
     result["pg_set"] = list(options.pg_set) if kind == "postgres" else []
     result["sqlite_analyze"] = kind == "sqlite" and options.sqlite_analyze
@@ -431,16 +431,18 @@ async def pg_settings(url: str, pairs: list[str]) -> None:
         await connection.close()
 
 
-async def per_measure(runtime: Any, settings: Any, queries: dict[str, str], dialect: str,
-                      options: argparse.Namespace) -> list[dict[str, Any]]:
-    """Each measure alone: the app's query against the baseline's, alternating, `--measure-repeat` times."""
+async def per_family(runtime: Any, settings: Any, queries: dict[str, str], dialect: str,
+                     options: argparse.Namespace) -> list[dict[str, Any]]:
+    """Each family of measures alone: the app's one query against the baseline's queries for the
+    same measures (one after another in one session), alternating, `--measure-repeat` times."""
     from app.core import clock
     from app.metrics import service
-    from app.metrics.measures import MEASURES, overdue
+    from app.metrics.measures import FAMILIES, overdue
 
     rows = []
-    for measure in [*MEASURES, None]:
-        name = measure.name if measure else "overdue"
+    for family in [*FAMILIES, None]:
+        name = family.name if family else "overdue"
+        names = [m.name for m in family.measures] if family else ["overdue"]
         app_times, base_times = [], []
         for i in range(options.measure_repeat + 1):  # the first round is a warm-up
             now = clock.now()
@@ -450,43 +452,38 @@ async def per_measure(runtime: Any, settings: Any, queries: dict[str, str], dial
                 async with runtime.sessionmaker() as session:
                     t0 = time.perf_counter()
                     if which == "app":
-                        if measure is None:
+                        if family is None:
                             (await session.execute(overdue(scope))).scalar_one()
                         else:
-                            await service._measure(session, measure, scope)
+                            await service._family(session, family, scope)
                     else:
-                        await run_baseline_query(session, name, queries[name], params)
+                        for measure in names:
+                            await run_baseline_query(session, measure, queries[measure], params)
                     elapsed = time.perf_counter() - t0
                 if i:
                     (app_times if which == "app" else base_times).append(elapsed)
-        row = {"measure": name, "app_ms": statistics.median(app_times) * 1000,
+        row = {"family": name, "measures": names, "app_ms": statistics.median(app_times) * 1000,
                "baseline_ms": statistics.median(base_times) * 1000}
         rows.append(row)
-        print(f"    {name:28s} app {row['app_ms']:8.1f} ms   baseline {row['baseline_ms']:8.1f} ms", flush=True)
+        print(f"    {name:26s} app {row['app_ms']:8.1f} ms   baseline {row['baseline_ms']:8.1f} ms", flush=True)
     return rows
 
 
 async def explain(runtime: Any, settings: Any, per: list[dict[str, Any]], top: int) -> dict[str, str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the app's `top` slowest measure queries (PostgreSQL)."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the app's `top` slowest family queries (PostgreSQL)."""
     from sqlalchemy import text
     from sqlalchemy.dialects import postgresql
 
     from app.core import clock
     from app.metrics import service
-    from app.metrics.measures import MEASURES, Kind, overdue
-    from app.metrics.sql import duration_stats, rate_counts
+    from app.metrics.measures import FAMILIES, overdue
 
     scope = service.scope_for(settings, now=clock.now())
     plans = {}
     for row in sorted(per, key=lambda r: -r["app_ms"])[:top]:
-        name = row["measure"]
-        measure = next((m for m in MEASURES if m.name == name), None)
-        if measure is None:
-            statement = overdue(scope)
-        elif measure.kind is Kind.duration:
-            statement = duration_stats(measure.sample(scope), grouped=False)
-        else:
-            statement = rate_counts(measure.sample(scope), grouped=False, by_key=measure.by_key)
+        name = row["family"]
+        family = next((f for f in FAMILIES if f.name == name), None)
+        statement = overdue(scope) if family is None else service.statement(family, scope, dialect="postgresql")
         sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
         async with runtime.sessionmaker() as session:
             lines = (await session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))).scalars().all()
@@ -521,25 +518,24 @@ def table(results: list[dict[str, Any]]) -> str:
     return markdown(rows)
 
 
-def measure_table(results: list[dict[str, Any]]) -> str:
-    with_measures = [r for r in results if r.get("per_measure")]
-    if not with_measures:
+def family_table(results: list[dict[str, Any]]) -> str:
+    with_families = [r for r in results if r.get("per_family")]
+    if not with_families:
         return ""
-    header = ["measure"]
-    for r in with_measures:
+    header = ["family (measures)"]
+    for r in with_families:
         header += [f"{r['target']} {r['scale']:g} app ms", "baseline ms"]
     rows: list[tuple] = [tuple(header)]
-    names = [m["measure"] for m in with_measures[0]["per_measure"]]
-    for i, name in enumerate(names):
-        cells = [name]
-        for r in with_measures:
-            m = r["per_measure"][i]
-            cells += [f"{m['app_ms']:.1f}", f"{m['baseline_ms']:.1f}"]
+    for i, first in enumerate(with_families[0]["per_family"]):
+        cells = [f"{first['family']} ({', '.join(first['measures'])})"]
+        for r in with_families:
+            f = r["per_family"][i]
+            cells += [f"{f['app_ms']:.1f}", f"{f['baseline_ms']:.1f}"]
         rows.append(tuple(cells))
     totals = ["sum"]
-    for r in with_measures:
-        totals += [f"{sum(m['app_ms'] for m in r['per_measure']):.1f}",
-                   f"{sum(m['baseline_ms'] for m in r['per_measure']):.1f}"]
+    for r in with_families:
+        totals += [f"{sum(f['app_ms'] for f in r['per_family']):.1f}",
+                   f"{sum(f['baseline_ms'] for f in r['per_family']):.1f}"]
     rows.append(tuple(totals))
     return markdown(rows)
 
@@ -565,11 +561,12 @@ def report(results: list[dict[str, Any]], options: argparse.Namespace, command: 
         if r["mismatches"]:
             lines += [f"Mismatches, {r['target']} {r['scale']:g} (API vs baseline):", ""]
             lines += [f"- {p}" for p in r["mismatches"]] + [""]
-    per = measure_table(results)
+    per = family_table(results)
     if per:
-        lines += [f"Per measure (medians of {options.measure_repeat}, alternating, after a warm-up): the app's query "
-                  "as `app.metrics.service._measure` runs it (or `overdue`) against the baseline's query for "
-                  "the same measure, each in its own session.", "", per, ""]
+        lines += [f"Per family (medians of {options.measure_repeat}, alternating, after a warm-up): the app's one "
+                  "query for a family of measures as `app.metrics.service._family` runs it (or `overdue`), "
+                  "against the baseline's queries for the same measures one after another in one session.", "",
+                  per, ""]
     return "\n".join(lines)
 
 
@@ -578,13 +575,13 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--targets", default=DEFAULT_TARGETS, help=f"KIND:SCALE,... (default {DEFAULT_TARGETS})")
     parser.add_argument("--repeat", type=int, default=7, help="measured repetitions of each (default 7)")
-    parser.add_argument("--measure-repeat", type=int, default=5, help="per-measure repetitions (default 5)")
-    parser.add_argument("--no-per-measure", dest="per_measure", action="store_false")
+    parser.add_argument("--measure-repeat", type=int, default=5, help="per-family repetitions (default 5)")
+    parser.add_argument("--no-per-family", dest="per_family", action="store_false")
     parser.add_argument("--reuse", action="store_true", help="keep a database already seeded at that scale")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--sqlite-dir", default="/tmp/loopgate-bench-metrics")
     parser.add_argument("--explain", type=int, default=0, metavar="N",
-                        help="EXPLAIN ANALYZE the app's N slowest measure queries (PostgreSQL)")
+                        help="EXPLAIN ANALYZE the app's N slowest family queries (PostgreSQL)")
     parser.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
                         help="ALTER DATABASE ... SET for the PostgreSQL bench databases (e.g. jit=off)")
     parser.add_argument("--sqlite-analyze", action="store_true",

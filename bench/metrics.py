@@ -17,7 +17,10 @@ In one process, on one event loop, inside the real app's lifespan
   `httpx.ASGITransport` (no network, no server process);
 - baseline: the same measures written by hand as plain SQL (one query per measure, per
   dialect, in BASELINE_PG / BASELINE_SQLITE below, from DESIGN §5/§10), run with
-  `AsyncSession.execute(text(...))` on the app's own engine, one session per repetition.
+  `AsyncSession.execute(text(...))` on the app's own engine, one session per repetition,
+  with the session settings the app's metrics queries get (`app.metrics.service.tune`: on
+  PostgreSQL `work_mem` and no parallel workers, for the transaction), like for like;
+  `--baseline-untuned` leaves the database's defaults.
 
 They alternate (which goes first alternates too), `--repeat` times after one warm-up of
 each; medians and minimums are reported. The baseline's figures are checked against the
@@ -247,8 +250,13 @@ async def run_baseline_query(session: Any, name: str, sql: str, params: dict[str
     return {"numerator": int(row[0] or 0), "denominator": int(row[1])}
 
 
-async def run_baseline(sessionmaker: Any, queries: dict[str, str], params: dict[str, Any]) -> dict[str, Any]:
+async def run_baseline(sessionmaker: Any, queries: dict[str, str], params: dict[str, Any], *,
+                       tuned: bool) -> dict[str, Any]:
+    from app.metrics import service
+
     async with sessionmaker() as session:
+        if tuned:  # the session settings the app's metrics queries run with (service.tune)
+            await service.tune(session)
         return {name: await run_baseline_query(session, name, sql, params) for name, sql in queries.items()}
 
 
@@ -370,7 +378,7 @@ async def measure_target(kind: str, scale: float, url: str, options: argparse.Na
             async def baseline(now: dt.datetime) -> tuple[float, dict[str, Any]]:
                 params = baseline_params(dialect, now, settings.packet_sla_hours)
                 t0 = time.perf_counter()
-                answer = await run_baseline(runtime.sessionmaker, queries, params)
+                answer = await run_baseline(runtime.sessionmaker, queries, params, tuned=options.baseline_tuned)
                 return time.perf_counter() - t0, answer
 
             # warm-up (not counted), then the check: the baseline at the API's own `generated_at`
@@ -407,6 +415,7 @@ async def measure_target(kind: str, scale: float, url: str, options: argparse.Na
         if options.explain and dialect == "postgresql" and result.get("per_family"):
             result["explain"] = await explain(runtime, settings, result["per_family"], options.explain)
     _ = (service, MEASURES, overdue)
+    result["baseline_tuned"] = options.baseline_tuned
     result["pg_set"] = list(options.pg_set) if kind == "postgres" else []
     result["sqlite_analyze"] = kind == "sqlite" and options.sqlite_analyze
     return result
@@ -452,11 +461,14 @@ async def per_family(runtime: Any, settings: Any, queries: dict[str, str], diale
                 async with runtime.sessionmaker() as session:
                     t0 = time.perf_counter()
                     if which == "app":
+                        await service.tune(session)
                         if family is None:
                             (await session.execute(overdue(scope))).scalar_one()
                         else:
                             await service._family(session, family, scope)
                     else:
+                        if options.baseline_tuned:
+                            await service.tune(session)
                         for measure in names:
                             await run_baseline_query(session, measure, queries[measure], params)
                     elapsed = time.perf_counter() - t0
@@ -470,7 +482,8 @@ async def per_family(runtime: Any, settings: Any, queries: dict[str, str], diale
 
 
 async def explain(runtime: Any, settings: Any, per: list[dict[str, Any]], top: int) -> dict[str, str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the app's `top` slowest family queries (PostgreSQL)."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the app's `top` slowest family queries (PostgreSQL), tuned as
+    the app runs them."""
     from sqlalchemy import text
     from sqlalchemy.dialects import postgresql
 
@@ -486,6 +499,7 @@ async def explain(runtime: Any, settings: Any, per: list[dict[str, Any]], top: i
         statement = overdue(scope) if family is None else service.statement(family, scope, dialect="postgresql")
         sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
         async with runtime.sessionmaker() as session:
+            await service.tune(session)
             lines = (await session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))).scalars().all()
         plans[name] = "\n".join(lines)
         print(f"\n--- EXPLAIN ANALYZE: {name} (app query, {row['app_ms']:.0f} ms) ---\n{sql}\n\n{plans[name]}\n",
@@ -507,7 +521,8 @@ def table(results: list[dict[str, Any]]) -> str:
     for r in results:
         s, b = r["subject"]["median"], r["baseline_times"]["median"]
         label = r["target"] + (" (ANALYZEd)" if r.get("sqlite_analyze") else "") + \
-            (" " + ",".join(r["pg_set"]) if r.get("pg_set") else "")
+            (" " + ",".join(r["pg_set"]) if r.get("pg_set") else "") + \
+            ("" if r.get("baseline_tuned", True) else " (baseline untuned)")
         rows.append((label, f"{r['scale']:g}", f"{seed_metrics.counts_for(r['scale'])['incidents']:,}",
                      f"{s * 1000:.0f}", f"{r['subject']['min'] * 1000:.0f}", f"{b * 1000:.0f}",
                      f"{r['baseline_times']['min'] * 1000:.0f}", f"{s / b:.2f}", "yes" if s <= 2 * b else "no",
@@ -541,6 +556,8 @@ def family_table(results: list[dict[str, Any]]) -> str:
 
 
 def report(results: list[dict[str, Any]], options: argparse.Namespace, command: str) -> str:
+    from app.metrics.service import WORK_MEM
+
     lines = section_head(SECTION, command, PACKAGES)
     lines += [
         "The machine has 2 cores and other engineers' jobs were running on it at the same time, so the "
@@ -550,7 +567,11 @@ def report(results: list[dict[str, Any]], options: argparse.Namespace, command: 
         "(`create_app(Settings(...))` inside its lifespan, `httpx.ASGITransport`, admin bearer token). "
         "Baseline: one hand-written SQL query per measure (DESIGN §5/§10; nearest-rank median/p90 by "
         "`percentile_disc` on PostgreSQL, `ORDER BY … LIMIT 1 OFFSET ⌈p·n⌉−1` on SQLite), run with "
-        "`AsyncSession.execute(text(...))` on the app's engine, one session per repetition. "
+        "`AsyncSession.execute(text(...))` on the app's engine, one session per repetition"
+        + (", with the session settings the app's metrics queries get (`service.tune`: on PostgreSQL "
+           f"`work_mem` {WORK_MEM} and `max_parallel_workers_per_gather` 0 for the transaction). "
+           if options.baseline_tuned
+           else ", with the database's default settings (`--baseline-untuned`). ") +
         "Data: `bench/seed_metrics.py` (seed "
         f"{options.seed}), scale 1.0 = 100,000 incidents, 20,000 postmortems, 100,000 findings, "
         "300,000 action items over ~3 years; PostgreSQL ANALYZEd after seeding; SQLite only with `--sqlite-analyze`. "
@@ -564,9 +585,9 @@ def report(results: list[dict[str, Any]], options: argparse.Namespace, command: 
     per = family_table(results)
     if per:
         lines += [f"Per family (medians of {options.measure_repeat}, alternating, after a warm-up): the app's one "
-                  "query for a family of measures as `app.metrics.service._family` runs it (or `overdue`), "
-                  "against the baseline's queries for the same measures one after another in one session.", "",
-                  per, ""]
+                  "query for a family of measures as `app.metrics.service._family` runs it (or `overdue`), in a "
+                  "session `service.tune`d as the summary's are, against the baseline's queries for the same "
+                  "measures one after another in one session.", "", per, ""]
     return "\n".join(lines)
 
 
@@ -577,6 +598,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="measured repetitions of each (default 7)")
     parser.add_argument("--measure-repeat", type=int, default=5, help="per-family repetitions (default 5)")
     parser.add_argument("--no-per-family", dest="per_family", action="store_false")
+    parser.add_argument("--baseline-untuned", dest="baseline_tuned", action="store_false",
+                        help="run the baseline with the database's default settings, not the app's metrics "
+                             "settings (service.tune: work_mem, no parallel workers on PostgreSQL)")
     parser.add_argument("--reuse", action="store_true", help="keep a database already seeded at that scale")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--sqlite-dir", default="/tmp/loopgate-bench-metrics")

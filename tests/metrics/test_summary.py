@@ -1,6 +1,9 @@
 """GET /api/v1/metrics/summary over the hand-computed history of tests/support/metrics.py."""
 
+import contextlib
+
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
@@ -164,3 +167,20 @@ async def test_a_measure_with_nothing_to_count_beside_others_of_its_query_is_emp
     assert items["on_time_rate"] == rate(0, 0)
     assert items["completion_days"] == duration(None, None, None, 0)
 
+
+async def test_the_metrics_settings_last_only_as_long_as_a_query(summary, runtime):
+    """On PostgreSQL a summary's queries run with more work_mem and no parallel workers (service.tune),
+    set for their own transaction only: the pool's connections keep the server's settings."""
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL settings")
+    async with runtime.sessionmaker() as session:
+        before = (await session.execute(sa.text("SHOW work_mem"))).scalar_one()
+        await service.tune(session)
+        assert (await session.execute(sa.text("SHOW work_mem"))).scalar_one() == service.WORK_MEM
+        assert (await session.execute(sa.text("SHOW max_parallel_workers_per_gather"))).scalar_one() == "0"
+    assert before != service.WORK_MEM
+    await summary()
+    async with contextlib.AsyncExitStack() as stack:  # every connection the summary used, at once
+        for _ in range(service.QUERY_CONCURRENCY):
+            session = await stack.enter_async_context(runtime.sessionmaker())
+            assert (await session.execute(sa.text("SHOW work_mem"))).scalar_one() == before

@@ -17,15 +17,18 @@ In one process, on one event loop, inside the real app's lifespan
   `httpx.ASGITransport` (no network, no server process);
 - baseline: the same measures written by hand as plain SQL (one query per measure, per
   dialect, in BASELINE_PG / BASELINE_SQLITE below, from DESIGN §5/§10), run with
-  `AsyncSession.execute(text(...))` on the app's own engine, one session per repetition.
+  `AsyncSession.execute(text(...))` on the app's own engine, one session per repetition,
+  with the session settings the app's metrics queries get (`app.metrics.service.tune`: on
+  PostgreSQL `work_mem` and no parallel workers, for the transaction), like for like;
+  `--baseline-untuned` leaves the database's defaults.
 
 They alternate (which goes first alternates too), `--repeat` times after one warm-up of
 each; medians and minimums are reported. The baseline's figures are checked against the
 API's answer: counts, numerators and denominators exactly, durations to 1e-3.
-`--per-measure` (default on) then times each measure alone: the app's query
-(`app.metrics.service._measure`, and `overdue`) against the baseline's, alternating.
-`--explain N` prints EXPLAIN (ANALYZE, BUFFERS) of the app's N slowest measure queries
-on PostgreSQL.
+Per family (default on; `--no-per-family`), each family of measures alone: the app's one
+query (`app.metrics.service._family`, and `overdue`) against the baseline's queries for the
+same measures, alternating. `--explain N` prints EXPLAIN (ANALYZE, BUFFERS) of the app's N
+slowest family queries on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -247,8 +250,13 @@ async def run_baseline_query(session: Any, name: str, sql: str, params: dict[str
     return {"numerator": int(row[0] or 0), "denominator": int(row[1])}
 
 
-async def run_baseline(sessionmaker: Any, queries: dict[str, str], params: dict[str, Any]) -> dict[str, Any]:
+async def run_baseline(sessionmaker: Any, queries: dict[str, str], params: dict[str, Any], *,
+                       tuned: bool) -> dict[str, Any]:
+    from app.metrics import service
+
     async with sessionmaker() as session:
+        if tuned:  # the session settings the app's metrics queries run with (service.tune)
+            await service.tune(session)
         return {name: await run_baseline_query(session, name, sql, params) for name, sql in queries.items()}
 
 
@@ -370,7 +378,7 @@ async def measure_target(kind: str, scale: float, url: str, options: argparse.Na
             async def baseline(now: dt.datetime) -> tuple[float, dict[str, Any]]:
                 params = baseline_params(dialect, now, settings.packet_sla_hours)
                 t0 = time.perf_counter()
-                answer = await run_baseline(runtime.sessionmaker, queries, params)
+                answer = await run_baseline(runtime.sessionmaker, queries, params, tuned=options.baseline_tuned)
                 return time.perf_counter() - t0, answer
 
             # warm-up (not counted), then the check: the baseline at the API's own `generated_at`
@@ -402,11 +410,12 @@ async def measure_target(kind: str, scale: float, url: str, options: argparse.Na
             result["subject_all_ms"] = [round(t * 1000, 1) for t in times["subject"]]
             result["baseline_all_ms"] = [round(t * 1000, 1) for t in times["baseline"]]
 
-        if options.per_measure:
-            result["per_measure"] = await per_measure(runtime, settings, queries, dialect, options)
-        if options.explain and dialect == "postgresql" and result.get("per_measure"):
-            result["explain"] = await explain(runtime, settings, result["per_measure"], options.explain)
+        if options.per_family:
+            result["per_family"] = await per_family(runtime, settings, queries, dialect, options)
+        if options.explain and dialect == "postgresql" and result.get("per_family"):
+            result["explain"] = await explain(runtime, settings, result["per_family"], options.explain)
     _ = (service, MEASURES, overdue)
+    result["baseline_tuned"] = options.baseline_tuned
     result["pg_set"] = list(options.pg_set) if kind == "postgres" else []
     result["sqlite_analyze"] = kind == "sqlite" and options.sqlite_analyze
     return result
@@ -431,16 +440,18 @@ async def pg_settings(url: str, pairs: list[str]) -> None:
         await connection.close()
 
 
-async def per_measure(runtime: Any, settings: Any, queries: dict[str, str], dialect: str,
-                      options: argparse.Namespace) -> list[dict[str, Any]]:
-    """Each measure alone: the app's query against the baseline's, alternating, `--measure-repeat` times."""
+async def per_family(runtime: Any, settings: Any, queries: dict[str, str], dialect: str,
+                     options: argparse.Namespace) -> list[dict[str, Any]]:
+    """Each family of measures alone: the app's one query against the baseline's queries for the
+    same measures (one after another in one session), alternating, `--measure-repeat` times."""
     from app.core import clock
     from app.metrics import service
-    from app.metrics.measures import MEASURES, overdue
+    from app.metrics.measures import FAMILIES, overdue
 
     rows = []
-    for measure in [*MEASURES, None]:
-        name = measure.name if measure else "overdue"
+    for family in [*FAMILIES, None]:
+        name = family.name if family else "overdue"
+        names = [m.name for m in family.measures] if family else ["overdue"]
         app_times, base_times = [], []
         for i in range(options.measure_repeat + 1):  # the first round is a warm-up
             now = clock.now()
@@ -450,45 +461,45 @@ async def per_measure(runtime: Any, settings: Any, queries: dict[str, str], dial
                 async with runtime.sessionmaker() as session:
                     t0 = time.perf_counter()
                     if which == "app":
-                        if measure is None:
+                        await service.tune(session)
+                        if family is None:
                             (await session.execute(overdue(scope))).scalar_one()
                         else:
-                            await service._measure(session, measure, scope)
+                            await service._family(session, family, scope)
                     else:
-                        await run_baseline_query(session, name, queries[name], params)
+                        if options.baseline_tuned:
+                            await service.tune(session)
+                        for measure in names:
+                            await run_baseline_query(session, measure, queries[measure], params)
                     elapsed = time.perf_counter() - t0
                 if i:
                     (app_times if which == "app" else base_times).append(elapsed)
-        row = {"measure": name, "app_ms": statistics.median(app_times) * 1000,
+        row = {"family": name, "measures": names, "app_ms": statistics.median(app_times) * 1000,
                "baseline_ms": statistics.median(base_times) * 1000}
         rows.append(row)
-        print(f"    {name:28s} app {row['app_ms']:8.1f} ms   baseline {row['baseline_ms']:8.1f} ms", flush=True)
+        print(f"    {name:26s} app {row['app_ms']:8.1f} ms   baseline {row['baseline_ms']:8.1f} ms", flush=True)
     return rows
 
 
 async def explain(runtime: Any, settings: Any, per: list[dict[str, Any]], top: int) -> dict[str, str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the app's `top` slowest measure queries (PostgreSQL)."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the app's `top` slowest family queries (PostgreSQL), tuned as
+    the app runs them."""
     from sqlalchemy import text
     from sqlalchemy.dialects import postgresql
 
     from app.core import clock
     from app.metrics import service
-    from app.metrics.measures import MEASURES, Kind, overdue
-    from app.metrics.sql import duration_stats, rate_counts
+    from app.metrics.measures import FAMILIES, overdue
 
     scope = service.scope_for(settings, now=clock.now())
     plans = {}
     for row in sorted(per, key=lambda r: -r["app_ms"])[:top]:
-        name = row["measure"]
-        measure = next((m for m in MEASURES if m.name == name), None)
-        if measure is None:
-            statement = overdue(scope)
-        elif measure.kind is Kind.duration:
-            statement = duration_stats(measure.sample(scope), grouped=False)
-        else:
-            statement = rate_counts(measure.sample(scope), grouped=False, by_key=measure.by_key)
+        name = row["family"]
+        family = next((f for f in FAMILIES if f.name == name), None)
+        statement = overdue(scope) if family is None else service.statement(family, scope, dialect="postgresql")
         sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
         async with runtime.sessionmaker() as session:
+            await service.tune(session)
             lines = (await session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))).scalars().all()
         plans[name] = "\n".join(lines)
         print(f"\n--- EXPLAIN ANALYZE: {name} (app query, {row['app_ms']:.0f} ms) ---\n{sql}\n\n{plans[name]}\n",
@@ -510,7 +521,8 @@ def table(results: list[dict[str, Any]]) -> str:
     for r in results:
         s, b = r["subject"]["median"], r["baseline_times"]["median"]
         label = r["target"] + (" (ANALYZEd)" if r.get("sqlite_analyze") else "") + \
-            (" " + ",".join(r["pg_set"]) if r.get("pg_set") else "")
+            (" " + ",".join(r["pg_set"]) if r.get("pg_set") else "") + \
+            ("" if r.get("baseline_tuned", True) else " (baseline untuned)")
         rows.append((label, f"{r['scale']:g}", f"{seed_metrics.counts_for(r['scale'])['incidents']:,}",
                      f"{s * 1000:.0f}", f"{r['subject']['min'] * 1000:.0f}", f"{b * 1000:.0f}",
                      f"{r['baseline_times']['min'] * 1000:.0f}", f"{s / b:.2f}", "yes" if s <= 2 * b else "no",
@@ -521,30 +533,31 @@ def table(results: list[dict[str, Any]]) -> str:
     return markdown(rows)
 
 
-def measure_table(results: list[dict[str, Any]]) -> str:
-    with_measures = [r for r in results if r.get("per_measure")]
-    if not with_measures:
+def family_table(results: list[dict[str, Any]]) -> str:
+    with_families = [r for r in results if r.get("per_family")]
+    if not with_families:
         return ""
-    header = ["measure"]
-    for r in with_measures:
+    header = ["family (measures)"]
+    for r in with_families:
         header += [f"{r['target']} {r['scale']:g} app ms", "baseline ms"]
     rows: list[tuple] = [tuple(header)]
-    names = [m["measure"] for m in with_measures[0]["per_measure"]]
-    for i, name in enumerate(names):
-        cells = [name]
-        for r in with_measures:
-            m = r["per_measure"][i]
-            cells += [f"{m['app_ms']:.1f}", f"{m['baseline_ms']:.1f}"]
+    for i, first in enumerate(with_families[0]["per_family"]):
+        cells = [f"{first['family']} ({', '.join(first['measures'])})"]
+        for r in with_families:
+            f = r["per_family"][i]
+            cells += [f"{f['app_ms']:.1f}", f"{f['baseline_ms']:.1f}"]
         rows.append(tuple(cells))
     totals = ["sum"]
-    for r in with_measures:
-        totals += [f"{sum(m['app_ms'] for m in r['per_measure']):.1f}",
-                   f"{sum(m['baseline_ms'] for m in r['per_measure']):.1f}"]
+    for r in with_families:
+        totals += [f"{sum(f['app_ms'] for f in r['per_family']):.1f}",
+                   f"{sum(f['baseline_ms'] for f in r['per_family']):.1f}"]
     rows.append(tuple(totals))
     return markdown(rows)
 
 
 def report(results: list[dict[str, Any]], options: argparse.Namespace, command: str) -> str:
+    from app.metrics.service import WORK_MEM
+
     lines = section_head(SECTION, command, PACKAGES)
     lines += [
         "The machine has 2 cores and other engineers' jobs were running on it at the same time, so the "
@@ -554,7 +567,11 @@ def report(results: list[dict[str, Any]], options: argparse.Namespace, command: 
         "(`create_app(Settings(...))` inside its lifespan, `httpx.ASGITransport`, admin bearer token). "
         "Baseline: one hand-written SQL query per measure (DESIGN §5/§10; nearest-rank median/p90 by "
         "`percentile_disc` on PostgreSQL, `ORDER BY … LIMIT 1 OFFSET ⌈p·n⌉−1` on SQLite), run with "
-        "`AsyncSession.execute(text(...))` on the app's engine, one session per repetition. "
+        "`AsyncSession.execute(text(...))` on the app's engine, one session per repetition"
+        + (", with the session settings the app's metrics queries get (`service.tune`: on PostgreSQL "
+           f"`work_mem` {WORK_MEM} and `max_parallel_workers_per_gather` 0 for the transaction). "
+           if options.baseline_tuned
+           else ", with the database's default settings (`--baseline-untuned`). ") +
         "Data: `bench/seed_metrics.py` (seed "
         f"{options.seed}), scale 1.0 = 100,000 incidents, 20,000 postmortems, 100,000 findings, "
         "300,000 action items over ~3 years; PostgreSQL ANALYZEd after seeding; SQLite only with `--sqlite-analyze`. "
@@ -565,11 +582,12 @@ def report(results: list[dict[str, Any]], options: argparse.Namespace, command: 
         if r["mismatches"]:
             lines += [f"Mismatches, {r['target']} {r['scale']:g} (API vs baseline):", ""]
             lines += [f"- {p}" for p in r["mismatches"]] + [""]
-    per = measure_table(results)
+    per = family_table(results)
     if per:
-        lines += [f"Per measure (medians of {options.measure_repeat}, alternating, after a warm-up): the app's query "
-                  "as `app.metrics.service._measure` runs it (or `overdue`) against the baseline's query for "
-                  "the same measure, each in its own session.", "", per, ""]
+        lines += [f"Per family (medians of {options.measure_repeat}, alternating, after a warm-up): the app's one "
+                  "query for a family of measures as `app.metrics.service._family` runs it (or `overdue`), in a "
+                  "session `service.tune`d as the summary's are, against the baseline's queries for the same "
+                  "measures one after another in one session.", "", per, ""]
     return "\n".join(lines)
 
 
@@ -578,13 +596,16 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--targets", default=DEFAULT_TARGETS, help=f"KIND:SCALE,... (default {DEFAULT_TARGETS})")
     parser.add_argument("--repeat", type=int, default=7, help="measured repetitions of each (default 7)")
-    parser.add_argument("--measure-repeat", type=int, default=5, help="per-measure repetitions (default 5)")
-    parser.add_argument("--no-per-measure", dest="per_measure", action="store_false")
+    parser.add_argument("--measure-repeat", type=int, default=5, help="per-family repetitions (default 5)")
+    parser.add_argument("--no-per-family", dest="per_family", action="store_false")
+    parser.add_argument("--baseline-untuned", dest="baseline_tuned", action="store_false",
+                        help="run the baseline with the database's default settings, not the app's metrics "
+                             "settings (service.tune: work_mem, no parallel workers on PostgreSQL)")
     parser.add_argument("--reuse", action="store_true", help="keep a database already seeded at that scale")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--sqlite-dir", default="/tmp/loopgate-bench-metrics")
     parser.add_argument("--explain", type=int, default=0, metavar="N",
-                        help="EXPLAIN ANALYZE the app's N slowest measure queries (PostgreSQL)")
+                        help="EXPLAIN ANALYZE the app's N slowest family queries (PostgreSQL)")
     parser.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
                         help="ALTER DATABASE ... SET for the PostgreSQL bench databases (e.g. jit=off)")
     parser.add_argument("--sqlite-analyze", action="store_true",

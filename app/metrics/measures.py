@@ -1,9 +1,11 @@
-"""Each measure of DESIGN §5 as its sample: the rows it is computed over, in SQL.
+"""The measures of DESIGN §5 as samples: the rows they are computed over, in SQL.
 
-A sample selects `g` (the group of its anchor timestamp: one constant for a summary,
-a week or month for trends) and `v` (seconds) or `hit` (1/0). `app/metrics/sql.py`
-aggregates samples; `app/metrics/service.py` runs them. The window applies to each
-measure's anchor; rows whose anchor is NULL are in no window.
+Measures over the same rows and anchor form a family, one query: its sample selects `g` (the
+group of the anchor timestamp: one constant for a summary, a week or month for trends) and a
+column per measure, named after it, with seconds (a duration) or 1/0 (a rate's hit), NULL where
+the row is not in that measure's sample. `app/metrics/sql.py` aggregates samples;
+`app/metrics/service.py` runs them. The window applies to the family's anchor; rows whose
+anchor is NULL are in no window.
 """
 
 from collections.abc import Callable
@@ -97,118 +99,82 @@ def postmortem_scope(scope: Scope, postmortem_id: Any) -> list[sa.ColumnElement[
                               *incident_scope(scope, covered))]
 
 
-# --- incidents -------------------------------------------------------------------------------
+# --- incidents, by triggered_at -------------------------------------------------------------
 
 
-def mttr(scope: Scope) -> Sample:
+def incidents_by_triggered(scope: Scope) -> Sample:
+    """mttr, mtta, voluntary_reporting_rate, repeat_incident_rate: one scan of the incidents.
+    A duration is NULL (not in its sample) where the incident was not resolved (acknowledged)."""
     return (sa.select(scope.group(Incident.triggered_at),
-                      seconds_between(Incident.triggered_at, Incident.resolved_at).label("v"))
-            .where(col(Incident.resolved_at).is_not(None), *scope.window(Incident.triggered_at),
-                   *incident_scope(scope)))
-
-
-def mtta(scope: Scope) -> Sample:
-    return (sa.select(scope.group(Incident.triggered_at),
-                      seconds_between(Incident.triggered_at, Incident.acknowledged_at).label("v"))
-            .where(col(Incident.acknowledged_at).is_not(None), *scope.window(Incident.triggered_at),
-                   *incident_scope(scope)))
-
-
-def voluntary_reporting_rate(scope: Scope) -> Sample:
-    return (sa.select(scope.group(Incident.triggered_at), flag(col(Incident.reported_by) == "human").label("hit"))
+                      seconds_between(Incident.triggered_at, Incident.resolved_at).label("mttr"),
+                      seconds_between(Incident.triggered_at, Incident.acknowledged_at).label("mtta"),
+                      flag(col(Incident.reported_by) == "human").label("voluntary_reporting_rate"),
+                      flag(col(Incident.repeat_of_id).is_not(None)).label("repeat_incident_rate"))
             .where(*scope.window(Incident.triggered_at), *incident_scope(scope)))
 
 
-def repeat_incident_rate(scope: Scope) -> Sample:
-    return (sa.select(scope.group(Incident.triggered_at), flag(col(Incident.repeat_of_id).is_not(None)).label("hit"))
-            .where(*scope.window(Incident.triggered_at), *incident_scope(scope)))
+# --- incidents, by resolved_at ---------------------------------------------------------------
 
 
-def postmortem_completion_rate(scope: Scope) -> Sample:
+def incidents_by_resolved(scope: Scope) -> Sample:
+    """postmortem_completion_rate, time_to_packet, packet_sla_breach_rate: one scan of the
+    resolved incidents with their packet v1 (at most one: unique on incident and version)."""
+    packet: Any = aliased(EventPacket, name="first_packet")
     learned = (sa.select(col(PostmortemIncident.incident_id))
                .join(Postmortem, col(Postmortem.id) == PostmortemIncident.postmortem_id)
                .where(col(Postmortem.status).in_(PUBLISHED)))
-    return (sa.select(scope.group(Incident.resolved_at), flag(col(Incident.id).in_(learned)).label("hit"))
-            .where(col(Incident.severity).in_(scope.required_severities), *scope.window(Incident.resolved_at),
-                   *incident_scope(scope)))
-
-
-def _first_packet() -> Any:
-    return aliased(EventPacket, name="first_packet")
-
-
-def time_to_packet(scope: Scope) -> Sample:
-    packet = _first_packet()
-    return (sa.select(scope.group(Incident.resolved_at),
-                      seconds_between(Incident.resolved_at, packet.assembled_at).label("v"))
-            .select_from(Incident).join(packet, sa.and_(packet.incident_id == Incident.id, packet.version == 1))
-            .where(packet.status.in_(ASSEMBLED), packet.assembled_at.is_not(None),
-                   *scope.window(Incident.resolved_at), *incident_scope(scope)))
-
-
-def packet_sla_breach_rate(scope: Scope) -> Sample:
-    """Resolved incidents whose SLA due time has passed; breached unless packet v1 was assembled by then."""
-    packet = _first_packet()
+    assembled = sa.and_(packet.status.in_(ASSEMBLED), packet.assembled_at.is_not(None))
+    # The SLA due time: packet v1's stored one, else resolved_at + the SLA; counted once it has passed.
     due = sa.func.coalesce(epoch(packet.sla_due_at), epoch(Incident.resolved_at) + scope.packet_sla_hours * 3600.0)
-    on_time = sa.and_(packet.status.in_(ASSEMBLED), packet.assembled_at.is_not(None),
-                      epoch(packet.assembled_at) <= due)
-    return (sa.select(scope.group(Incident.resolved_at), flag(sa.not_(on_time)).label("hit"))
+    on_time = sa.and_(assembled, epoch(packet.assembled_at) <= due)
+    return (sa.select(scope.group(Incident.resolved_at),
+                      sa.case((col(Incident.severity).in_(scope.required_severities),
+                               flag(col(Incident.id).in_(learned)))).label("postmortem_completion_rate"),
+                      sa.case((assembled, seconds_between(Incident.resolved_at, packet.assembled_at)))
+                      .label("time_to_packet"),
+                      sa.case((due <= scope.now.timestamp(), flag(sa.not_(on_time)))).label("packet_sla_breach_rate"))
             .select_from(Incident).outerjoin(packet, sa.and_(packet.incident_id == Incident.id, packet.version == 1))
-            .where(due <= scope.now.timestamp(), *scope.window(Incident.resolved_at), *incident_scope(scope)))
+            .where(*scope.window(Incident.resolved_at), *incident_scope(scope)))
 
 
-# --- postmortems -----------------------------------------------------------------------------
-
-
-def time_to_insight(scope: Scope) -> Sample:
-    """published_at − the latest resolved_at of its incidents (postmortems with a resolved incident)."""
-    latest = (sa.select(col(PostmortemIncident.postmortem_id).label("postmortem_id"),
-                        sa.func.max(Incident.resolved_at).label("resolved_at"))
-              .join(Incident, col(Incident.id) == PostmortemIncident.incident_id)
-              .group_by(col(PostmortemIncident.postmortem_id)).subquery("latest_resolved"))
-    return (sa.select(scope.group(Postmortem.published_at),
-                      seconds_between(latest.c.resolved_at, Postmortem.published_at).label("v"))
-            .select_from(Postmortem).join(latest, latest.c.postmortem_id == Postmortem.id)
-            .where(latest.c.resolved_at.is_not(None), col(Postmortem.status).in_(PUBLISHED),
-                   *scope.window(Postmortem.published_at), *postmortem_scope(scope, Postmortem.id)))
+# --- postmortems, by published_at ------------------------------------------------------------
 
 
 def _remediated() -> Any:
     """Per postmortem whose action items are all completed or wont_do, at least one completed:
-    when its last fix was completed."""
+    when its last fix was completed (a completed item always has its completed_at)."""
     items: Sample = (sa.select(col(Finding.postmortem_id).label("postmortem_id"),
-                       sa.func.max(ActionItem.completed_at).label("completed_at"))
-             .join(Finding, col(Finding.id) == ActionItem.finding_id)
-             .group_by(col(Finding.postmortem_id))
-             .having(sa.func.sum(flag(col(ActionItem.status).not_in(CLOSED_STATUSES))) == 0)
-             .having(sa.func.sum(flag(col(ActionItem.status) == ActionItemStatus.completed)) > 0))
+                               sa.func.max(ActionItem.completed_at).label("completed_at"))
+                     .join(Finding, col(Finding.id) == ActionItem.finding_id)
+                     .group_by(col(Finding.postmortem_id))
+                     .having(sa.func.sum(flag(col(ActionItem.status).not_in(CLOSED_STATUSES))) == 0)
+                     .having(sa.func.sum(flag(col(ActionItem.status) == ActionItemStatus.completed)) > 0))
     return items.subquery("remediated")
 
 
-def time_to_remediation(scope: Scope) -> Sample:
+def postmortems_by_published(scope: Scope) -> Sample:
+    """time_to_insight (published_at − the latest resolved_at of its incidents), time_to_remediation
+    and incident_to_improvement (from the earliest triggered_at) of the published postmortems, in
+    one query: each postmortem's incidents and its action items are aggregated once for all three.
+    NULL where a postmortem has no resolved incident, or is not remediated."""
+    span = (sa.select(col(PostmortemIncident.postmortem_id).label("postmortem_id"),
+                      sa.func.max(Incident.resolved_at).label("resolved_at"),
+                      sa.func.min(Incident.triggered_at).label("triggered_at"))
+            .join(Incident, col(Incident.id) == PostmortemIncident.incident_id)
+            .group_by(col(PostmortemIncident.postmortem_id)).subquery("incidents_span"))
     done = _remediated()
     return (sa.select(scope.group(Postmortem.published_at),
-                      seconds_between(Postmortem.published_at, done.c.completed_at).label("v"))
-            .select_from(Postmortem).join(done, done.c.postmortem_id == Postmortem.id)
+                      seconds_between(span.c.resolved_at, Postmortem.published_at).label("time_to_insight"),
+                      seconds_between(Postmortem.published_at, done.c.completed_at).label("time_to_remediation"),
+                      seconds_between(span.c.triggered_at, done.c.completed_at).label("incident_to_improvement"))
+            .select_from(Postmortem)
+            .outerjoin(span, span.c.postmortem_id == Postmortem.id)
+            .outerjoin(done, done.c.postmortem_id == Postmortem.id)
             .where(col(Postmortem.status).in_(PUBLISHED), *scope.window(Postmortem.published_at),
                    *postmortem_scope(scope, Postmortem.id)))
 
 
-def incident_to_improvement(scope: Scope) -> Sample:
-    done = _remediated()
-    earliest = (sa.select(col(PostmortemIncident.postmortem_id).label("postmortem_id"),
-                          sa.func.min(Incident.triggered_at).label("triggered_at"))
-                .join(Incident, col(Incident.id) == PostmortemIncident.incident_id)
-                .group_by(col(PostmortemIncident.postmortem_id)).subquery("earliest_triggered"))
-    return (sa.select(scope.group(Postmortem.published_at),
-                      seconds_between(earliest.c.triggered_at, done.c.completed_at).label("v"))
-            .select_from(Postmortem).join(done, done.c.postmortem_id == Postmortem.id)
-            .join(earliest, earliest.c.postmortem_id == Postmortem.id)
-            .where(earliest.c.triggered_at.is_not(None), col(Postmortem.status).in_(PUBLISHED),
-                   *scope.window(Postmortem.published_at), *postmortem_scope(scope, Postmortem.id)))
-
-
-# --- action items ----------------------------------------------------------------------------
+# --- action items, by created_at -------------------------------------------------------------
 
 
 def _of_postmortems_in_scope(scope: Scope, items: Any) -> Any:
@@ -220,30 +186,19 @@ def _of_postmortems_in_scope(scope: Scope, items: Any) -> Any:
             .where(*postmortem_scope(scope, Finding.postmortem_id)))
 
 
-def _items(scope: Scope, *columns: Any) -> Sample:
-    items = (sa.select(scope.group(ActionItem.created_at), *columns).select_from(ActionItem)
-             .where(*scope.window(ActionItem.created_at)))
+def action_items_by_created(scope: Scope) -> Sample:
+    """action_item_completion_rate (completed / all, wont_do in the denominator, per priority `k`),
+    on_time_rate (completed by the end of the due date, UTC / completed) and completion_days: one
+    scan of the action items."""
+    completed = sa.and_(col(ActionItem.status) == ActionItemStatus.completed, col(ActionItem.completed_at).is_not(None))
+    items = (sa.select(scope.group(ActionItem.created_at), col(ActionItem.priority).label("k"),
+                       flag(col(ActionItem.status) == ActionItemStatus.completed).label("action_item_completion_rate"),
+                       sa.case((completed, flag(utc_date(ActionItem.completed_at) <= col(ActionItem.due_date))))
+                       .label("on_time_rate"),
+                       sa.case((completed, seconds_between(ActionItem.created_at, ActionItem.completed_at) / DAY))
+                       .label("completion_days"))
+             .select_from(ActionItem).where(*scope.window(ActionItem.created_at)))
     return _of_postmortems_in_scope(scope, items)
-
-
-def action_item_completion_rate(scope: Scope) -> Sample:
-    """Completed / all, per priority (`k`); wont_do stays in the denominator."""
-    return _items(scope, col(ActionItem.priority).label("k"),
-                  flag(col(ActionItem.status) == ActionItemStatus.completed).label("hit"))
-
-
-def _completed(scope: Scope, *columns: Any) -> Sample:
-    return _items(scope, *columns).where(col(ActionItem.status) == ActionItemStatus.completed,
-                                         col(ActionItem.completed_at).is_not(None))
-
-
-def on_time_rate(scope: Scope) -> Sample:
-    """Completed on or before the end of the due date (UTC) / completed."""
-    return _completed(scope, flag(utc_date(ActionItem.completed_at) <= col(ActionItem.due_date)).label("hit"))
-
-
-def completion_days(scope: Scope) -> Sample:
-    return _completed(scope, (seconds_between(ActionItem.created_at, ActionItem.completed_at) / DAY).label("v"))
 
 
 def overdue(scope: Scope) -> sa.Select[int]:
@@ -252,84 +207,98 @@ def overdue(scope: Scope) -> sa.Select[int]:
         scope, sa.select(sa.func.count()).select_from(ActionItem).where(overdue_condition(scope.today)))
 
 
-# --- repeats ---------------------------------------------------------------------------------
+# --- repeats, by triggered_at ----------------------------------------------------------------
 
 
-def _repeats(scope: Scope, verdict: Callable[[Any], sa.Select[Any]]) -> Sample:
-    """Repeats in the scope, hit when `verdict` lists them. `verdict(repeat)` selects the ids of the
-    repeats (rows of the aliased incident `repeat`) that qualify, as one set-based join: an
-    uncorrelated IN is computed once (hashed on PostgreSQL, an ephemeral index on SQLite)
-    instead of a probe per repeat."""
-    repeat = aliased(Incident)
-    qualifying = verdict(repeat).where(col(repeat.repeat_of_id).is_not(None), *scope.window(repeat.triggered_at),
-                                       *incident_scope(scope, repeat))
-    return (sa.select(scope.group(Incident.triggered_at), flag(col(Incident.id).in_(qualifying)).label("hit"))
+def repeats_by_triggered(scope: Scope) -> Sample:
+    """recurred_after_remediation and recurred_while_overdue over the repeats in the scope.
+
+    Each repeat is joined once with the action items, as they stood when it triggered (created
+    before), of the postmortems covering its earlier incident: a set-based join and two
+    aggregations (per repeat and postmortem, then per repeat) instead of a probe per repeat.
+    Remediated: one of those postmortems had at least one item completed before the repeat and
+    every other one (wont_do aside) too, so the fix did not hold. Overdue: an item was not closed
+    yet and past its due date (before the repeat's UTC day), so the fix was known and late."""
+    repeat: Any = aliased(Incident)
+    covered: Any = aliased(PostmortemIncident)
+    finding: Any = aliased(Finding)
+    item: Any = aliased(ActionItem)
+    completed_before = sa.and_(item.status == ActionItemStatus.completed, item.completed_at < repeat.triggered_at)
+    still_open = sa.and_(item.status != ActionItemStatus.wont_do, sa.not_(completed_before))
+    late = sa.and_(item.due_date < utc_date(repeat.triggered_at),
+                   sa.or_(item.closed_at.is_(None), item.closed_at > repeat.triggered_at))
+    per_postmortem = (
+        sa.select(repeat.id.label("id"),
+                  sa.case((sa.and_(sa.func.max(flag(completed_before)) == 1, sa.func.max(flag(still_open)) == 0), 1),
+                          else_=0).label("remediated"),
+                  sa.func.max(flag(late)).label("late"))
+        .select_from(repeat)
+        .join(covered, col(covered.incident_id) == repeat.repeat_of_id)
+        .join(finding, col(finding.postmortem_id) == covered.postmortem_id)
+        .join(item, sa.and_(col(item.finding_id) == finding.id, col(item.created_at) < repeat.triggered_at))
+        .where(col(repeat.repeat_of_id).is_not(None), *scope.window(repeat.triggered_at),
+               *incident_scope(scope, repeat))
+        .group_by(repeat.id, covered.postmortem_id).subquery("per_postmortem"))
+    verdict = (sa.select(per_postmortem.c.id, sa.func.max(per_postmortem.c.remediated).label("remediated"),
+                         sa.func.max(per_postmortem.c.late).label("late"))
+               .group_by(per_postmortem.c.id).subquery("verdict"))
+    return (sa.select(scope.group(Incident.triggered_at),
+                      flag(verdict.c.remediated == 1).label("recurred_after_remediation"),
+                      flag(verdict.c.late == 1).label("recurred_while_overdue"))
+            .select_from(Incident).outerjoin(verdict, verdict.c.id == Incident.id)
             .where(col(Incident.repeat_of_id).is_not(None), *scope.window(Incident.triggered_at),
                    *incident_scope(scope)))
-
-
-def _earlier_items(repeat: Any) -> tuple[Any, Any, sa.Select[Any]]:
-    """The action items of the postmortems that cover each repeat's earlier incident and that existed
-    when the repeat triggered: (the aliased item, the aliased covering row, a select of the
-    repeat's id over that join)."""
-    covered, finding, item = aliased(PostmortemIncident), aliased(Finding), aliased(ActionItem)
-    joined = (sa.select(repeat.id).select_from(repeat)
-              .join(covered, col(covered.incident_id) == repeat.repeat_of_id)
-              .join(finding, col(finding.postmortem_id) == covered.postmortem_id)
-              .join(item, sa.and_(col(item.finding_id) == finding.id, col(item.created_at) < repeat.triggered_at)))
-    return item, covered, joined
-
-
-def recurred_after_remediation(scope: Scope) -> Sample:
-    """Repeats whose earlier incident had a postmortem whose fixes, as they stood when the repeat
-    triggered, were all done (wont_do aside, at least one completed): the fix did not hold."""
-
-    def remediated(repeat: Any) -> sa.Select[Any]:
-        item, covered, joined = _earlier_items(repeat)
-        completed_before = sa.and_(item.status == ActionItemStatus.completed, item.completed_at < repeat.triggered_at)
-        still_open = sa.and_(item.status != ActionItemStatus.wont_do, sa.not_(completed_before))
-        return (joined.group_by(repeat.id, covered.postmortem_id)
-                .having(sa.and_(sa.func.max(flag(completed_before)) == 1, sa.func.max(flag(still_open)) == 0)))
-
-    return _repeats(scope, remediated)
-
-
-def recurred_while_overdue(scope: Scope) -> Sample:
-    """Repeats whose earlier incident had an action item that, when the repeat triggered, existed,
-    was not closed, and was past its due date: the fix was known and late."""
-
-    def late(repeat: Any) -> sa.Select[Any]:
-        item, _, joined = _earlier_items(repeat)
-        return joined.where(
-            item.due_date < utc_date(repeat.triggered_at),
-            sa.or_(item.closed_at.is_(None), item.closed_at > repeat.triggered_at))
-
-    return _repeats(scope, late)
 
 
 @dataclass(frozen=True)
 class Measure:
     name: str
     kind: Kind
+    by_priority: bool = False  # a rate also broken down per action item priority (the sample's `k`)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Measures over the same rows and anchor, computed in one query: `sample` selects `g` and a
+    column per measure, named after it (`app.metrics.sql.stats`)."""
+
+    name: str
     sample: Callable[[Scope], Sample]
-    by_key: bool = False
+    measures: tuple[Measure, ...]
 
 
-# In DESIGN §5's order; `overdue` is not a sample (it has no anchor) and is run on its own.
+# In DESIGN §5's order (the order of an answer); `overdue` has no anchor and is counted on its own.
+MTTR, MTTA = Measure("mttr", Kind.duration), Measure("mtta", Kind.duration)
+VOLUNTARY_REPORTING_RATE = Measure("voluntary_reporting_rate", Kind.rate)
+POSTMORTEM_COMPLETION_RATE = Measure("postmortem_completion_rate", Kind.rate)
+TIME_TO_PACKET = Measure("time_to_packet", Kind.duration)
+PACKET_SLA_BREACH_RATE = Measure("packet_sla_breach_rate", Kind.rate)
+TIME_TO_INSIGHT = Measure("time_to_insight", Kind.duration)
+ACTION_ITEM_COMPLETION_RATE = Measure("action_item_completion_rate", Kind.rate, by_priority=True)
+ON_TIME_RATE = Measure("on_time_rate", Kind.rate)
+COMPLETION_DAYS = Measure("completion_days", Kind.duration)
+TIME_TO_REMEDIATION = Measure("time_to_remediation", Kind.duration)
+INCIDENT_TO_IMPROVEMENT = Measure("incident_to_improvement", Kind.duration)
+REPEAT_INCIDENT_RATE = Measure("repeat_incident_rate", Kind.rate)
+RECURRED_AFTER_REMEDIATION = Measure("recurred_after_remediation", Kind.rate)
+RECURRED_WHILE_OVERDUE = Measure("recurred_while_overdue", Kind.rate)
+
 MEASURES: tuple[Measure, ...] = (
-    Measure("mttr", Kind.duration, mttr),
-    Measure("mtta", Kind.duration, mtta),
-    Measure("voluntary_reporting_rate", Kind.rate, voluntary_reporting_rate),
-    Measure("postmortem_completion_rate", Kind.rate, postmortem_completion_rate),
-    Measure("time_to_packet", Kind.duration, time_to_packet),
-    Measure("packet_sla_breach_rate", Kind.rate, packet_sla_breach_rate),
-    Measure("time_to_insight", Kind.duration, time_to_insight),
-    Measure("action_item_completion_rate", Kind.rate, action_item_completion_rate, by_key=True),
-    Measure("on_time_rate", Kind.rate, on_time_rate),
-    Measure("completion_days", Kind.duration, completion_days),
-    Measure("time_to_remediation", Kind.duration, time_to_remediation),
-    Measure("incident_to_improvement", Kind.duration, incident_to_improvement),
-    Measure("repeat_incident_rate", Kind.rate, repeat_incident_rate),
-    Measure("recurred_after_remediation", Kind.rate, recurred_after_remediation),
-    Measure("recurred_while_overdue", Kind.rate, recurred_while_overdue),
+    MTTR, MTTA, VOLUNTARY_REPORTING_RATE, POSTMORTEM_COMPLETION_RATE, TIME_TO_PACKET, PACKET_SLA_BREACH_RATE,
+    TIME_TO_INSIGHT, ACTION_ITEM_COMPLETION_RATE, ON_TIME_RATE, COMPLETION_DAYS, TIME_TO_REMEDIATION,
+    INCIDENT_TO_IMPROVEMENT, REPEAT_INCIDENT_RATE, RECURRED_AFTER_REMEDIATION, RECURRED_WHILE_OVERDUE,
+)
+
+# Each big table is scanned once per summary. The repeats have a family of their own although they
+# share the incidents' anchor: their join is the costliest query, and apart it runs beside the others.
+FAMILIES: tuple[Family, ...] = (
+    Family("incidents_by_triggered", incidents_by_triggered, (MTTR, MTTA, VOLUNTARY_REPORTING_RATE,
+                                                              REPEAT_INCIDENT_RATE)),
+    Family("incidents_by_resolved", incidents_by_resolved, (POSTMORTEM_COMPLETION_RATE, TIME_TO_PACKET,
+                                                            PACKET_SLA_BREACH_RATE)),
+    Family("postmortems_by_published", postmortems_by_published, (TIME_TO_INSIGHT, TIME_TO_REMEDIATION,
+                                                                  INCIDENT_TO_IMPROVEMENT)),
+    Family("action_items_by_created", action_items_by_created, (ACTION_ITEM_COMPLETION_RATE, ON_TIME_RATE,
+                                                                COMPLETION_DAYS)),
+    Family("repeats_by_triggered", repeats_by_triggered, (RECURRED_AFTER_REMEDIATION, RECURRED_WHILE_OVERDUE)),
 )

@@ -6,17 +6,24 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.core.db import dialect_of
 from app.core.settings import Settings
-from app.metrics.measures import MEASURES, Kind, Measure, Scope, overdue
-from app.metrics.sql import duration_stats, month_start, rate_counts, week_start
+from app.metrics.measures import FAMILIES, MEASURES, Family, Kind, Measure, Scope, overdue
+from app.metrics.sql import month_start, stats, week_start
 from app.models.postmortems import Priority
 
 Bucket = Literal["week", "month"]
 BUCKETS = {"week": week_start, "month": month_start}
+MEASURE = {m.name: m for m in MEASURES}
 # Connections one summary uses at once (the API's pool holds 10 + 10 on PostgreSQL).
 QUERY_CONCURRENCY = 4
+# PostgreSQL's work_mem in a metrics query's own transaction. At the default 4MB, sorting the 226,000
+# completion_days of 300,000 action items for percentile_disc spills to disk; 8MB holds them, 32MB
+# about four times as many (docs/metrics.md).
+WORK_MEM = "32MB"
 # Trends fill the buckets between the first and the last that hold data; this caps a response.
 MAX_BUCKETS = 1200
 
@@ -45,54 +52,77 @@ def rate(numerator: int, denominator: int) -> dict[str, Any]:
             "denominator": denominator}
 
 
-async def _measure(session: AsyncSession, measure: Measure, scope: Scope) -> dict[str, dict[str, Any]]:
-    """One measure, per group."""
-    sample = measure.sample(scope)
+def _value(measure: Measure, row: Any) -> dict[str, Any]:
+    """One measure's answer from its family's row."""
+    found = row._mapping
+    name = measure.name
     if measure.kind is Kind.duration:
-        digits = 6 if measure.name == "completion_days" else 3
-        ordered_sets = session.get_bind().dialect.name == "postgresql"
-        rows = await session.execute(duration_stats(sample, grouped=scope.grouped, ordered_sets=ordered_sets))
-        return {row.g: {"mean": _number(row.mean, digits), "median": _number(row.median, digits),
-                        "p90": _number(row.p90, digits), "count": row.count} for row in rows}
-    rows = await session.execute(rate_counts(sample, grouped=scope.grouped, by_key=measure.by_key))
-    if not measure.by_key:
-        return {row.g: rate(int(row.numerator), row.denominator) for row in rows}
-    counts: dict[str, dict[str, tuple[int, int]]] = {}
-    for row in rows:
-        counts.setdefault(row.g, {})[row.k] = (int(row.numerator), row.denominator)
-    return {g: {**rate(sum(n for n, _ in keys.values()), sum(d for _, d in keys.values())),
-                "by_priority": {p.value: rate(*keys.get(p.value, (0, 0))) for p in Priority}}
-            for g, keys in counts.items()}
+        digits = 6 if name == "completion_days" else 3
+        return {"mean": _number(found[f"{name}__mean"], digits), "median": _number(found[f"{name}__median"], digits),
+                "p90": _number(found[f"{name}__p90"], digits), "count": found[f"{name}__count"]}
+    value = rate(int(found[f"{name}__numerator"]), found[f"{name}__denominator"])
+    if measure.by_priority:
+        value["by_priority"] = {p.value: rate(int(found[f"{name}__{p.value}__numerator"]),
+                                              found[f"{name}__{p.value}__denominator"]) for p in Priority}
+    return value
+
+
+def statement(family: Family, scope: Scope, *, dialect: str) -> Any:
+    """The one query that computes a family's measures, per group."""
+    return stats(family.sample(scope), grouped=scope.grouped, ordered_sets=dialect == "postgresql",
+                 durations=[m.name for m in family.measures if m.kind is Kind.duration],
+                 rates=[m.name for m in family.measures if m.kind is Kind.rate],
+                 keyed=[m.name for m in family.measures if m.by_priority], keys=[p.value for p in Priority])
+
+
+async def _family(session: AsyncSession, family: Family, scope: Scope) -> dict[str, dict[str, Any]]:
+    """A family's measures, per group."""
+    rows = await session.execute(statement(family, scope, dialect=dialect_of(session)))
+    return {row.g: {m.name: _value(m, row) for m in family.measures} for row in rows}
 
 
 def _blank(measure: Measure) -> dict[str, Any]:
     value = empty(measure.kind)
-    if measure.by_key:
+    if measure.by_priority:
         value["by_priority"] = {p.value: rate(0, 0) for p in Priority}
     return value
 
 
 async def one(session: AsyncSession, name: str, scope: Scope) -> dict[str, Any]:
-    """One windowed measure over the scope (ungrouped)."""
-    measure = next(m for m in MEASURES if m.name == name)
-    return (await _measure(session, measure, scope)).get("all") or _blank(measure)
+    """One windowed measure over the scope (ungrouped); its family's other measures come along."""
+    family = next(f for f in FAMILIES if any(m.name == name for m in f.measures))
+    return (await _family(session, family, scope)).get("all", {}).get(name) or _blank(MEASURE[name])
+
+
+async def tune(session: AsyncSession) -> None:
+    """The settings a metrics query runs with, for the rest of the session's transaction. On
+    PostgreSQL: enough `work_mem` that sorting a duration's values (percentile_disc) stays in
+    memory, and no parallel workers: a summary already runs its queries side by side on
+    QUERY_CONCURRENCY connections, and workers on top of those only compete for the same cores."""
+    if dialect_of(session) == "postgresql":
+        # set_config(..., true) is SET LOCAL: both in one round trip, undone when the transaction ends.
+        await session.execute(text("SELECT set_config('work_mem', :work_mem, true), "
+                                   "set_config('max_parallel_workers_per_gather', '0', true)"),
+                              {"work_mem": WORK_MEM})
 
 
 async def _each(session: AsyncSession, scope: Scope) -> list[dict[str, dict[str, Any]]]:
-    """Every measure's groups. The measures are independent read-only aggregates, so on an engine
+    """Every family's groups. The families are independent read-only aggregates, so on an engine
     they run side by side on up to QUERY_CONCURRENCY connections of their own (the database uses
-    every core) and only the answers come back here; a session without an engine of its own
-    (bound to a connection) runs them one after another."""
+    every core), each in its own transaction `tune`d for it, and only the answers come back here;
+    a session without an engine of its own (bound to a connection, inside a caller's transaction)
+    runs them one after another, with the settings it has."""
     engine = session.bind
     if not isinstance(engine, AsyncEngine):
-        return [await _measure(session, measure, scope) for measure in MEASURES]
+        return [await _family(session, family, scope) for family in FAMILIES]
     gate = asyncio.Semaphore(QUERY_CONCURRENCY)
 
-    async def apart(measure: Measure) -> dict[str, dict[str, Any]]:
+    async def apart(family: Family) -> dict[str, dict[str, Any]]:
         async with gate, AsyncSession(engine) as own:
-            return await _measure(own, measure, scope)
+            await tune(own)
+            return await _family(own, family, scope)
 
-    tasks = [asyncio.ensure_future(apart(measure)) for measure in MEASURES]
+    tasks = [asyncio.ensure_future(apart(family)) for family in FAMILIES]
     try:
         return list(await asyncio.gather(*tasks))
     finally:
@@ -105,9 +135,9 @@ async def _each(session: AsyncSession, scope: Scope) -> list[dict[str, dict[str,
 async def measures_by_group(session: AsyncSession, scope: Scope) -> dict[str, dict[str, Any]]:
     """Every windowed measure, per group `g` (a bucket's first day, or 'all')."""
     groups: dict[str, dict[str, Any]] = {}
-    for measure, found in zip(MEASURES, await _each(session, scope), strict=True):
-        for g, value in found.items():
-            groups.setdefault(g, {})[measure.name] = value
+    for found in await _each(session, scope):
+        for g, values in found.items():
+            groups.setdefault(g, {}).update(values)
     return {g: {m.name: values.get(m.name) or _blank(m) for m in MEASURES} for g, values in groups.items()}
 
 

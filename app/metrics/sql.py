@@ -5,6 +5,7 @@ Timestamps become seconds since the epoch (`epoch`, `seconds_between`), buckets 
 statistic is an aggregate the database computes: nothing here loads the rows it summarises.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,9 +13,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-# A measure's sample: the rows it is computed over, as a SELECT of labelled columns
-# `g` (the group: a trend bucket, or one constant for a summary) and `v` (a duration in
-# seconds) or `hit` (1 or 0, for a rate), and for rates with a breakdown `k`.
+# A family of measures' sample: the rows they are computed over, as a SELECT of labelled
+# columns `g` (the group: a trend bucket, or one constant for a summary), one per measure
+# named after it (a duration in seconds, or 1/0 for a rate; NULL: not in that measure's
+# sample), and for rates with a breakdown `k`.
 Sample = sa.Select[*tuple[Any, ...]]
 
 
@@ -120,48 +122,61 @@ def _group(s: Any, grouped: bool) -> tuple[list[Any], Any]:
     return ([s.c.g], s.c.g) if grouped else ([], ONE_GROUP.label("g"))
 
 
-def duration_stats(sample: Sample, *, grouped: bool, ordered_sets: bool = False) -> Sample:
-    """Per group `g`: count, mean, and the nearest-rank median and p90 of `v`.
+def stats(sample: Sample, *, durations: Sequence[str], rates: Sequence[str], keyed: Sequence[str] = (),
+          keys: Sequence[str] = (), grouped: bool, ordered_sets: bool = False) -> Sample:
+    """Per group `g`, every measure of one sample at once (one scan of its rows).
 
-    Nearest rank: the value at position ⌈p·n⌉ of the sorted sample, that is
-    (n + 1) // 2 for the median and (9n + 9) // 10 for p90, in integers. PostgreSQL has it
-    as an ordered-set aggregate (`percentile_disc`: one pass, `ordered_sets=True`); SQLite has
-    none, so there the rows are ranked with window functions and the ranks picked out.
+    The sample has a column per measure, named after it: a duration in seconds, or a rate's
+    hit (1 or 0); NULL where the row is not in that measure's sample, so each aggregate skips
+    it. A duration answers `<name>__count`, `__mean`, `__median`, `__p90`; a rate
+    `<name>__numerator`, `__denominator`, and for a rate in `keyed` the same per key of the
+    sample's column `k` (`<name>__<key>__numerator`...).
+
+    Median and p90 are nearest rank: the value at position ⌈p·n⌉ of the sorted sample, that is
+    (n + 1) // 2 for the median and (9n + 9) // 10 for p90, in integers. PostgreSQL has it as an
+    ordered-set aggregate (`percentile_disc`, which skips NULLs: `ordered_sets=True`); SQLite has
+    none, so there each duration's values are ranked with window functions and the ranks
+    picked out.
     """
-    s = sample.subquery("sample")
-    keys, g = _group(s, grouped)
-    if ordered_sets:
-        return sa.select(
-            g,
-            sa.func.count().label("count"),
-            sa.func.avg(s.c.v).label("mean"),
-            sa.func.percentile_disc(0.5).within_group(s.c.v).label("median"),
-            sa.func.percentile_disc(0.9).within_group(s.c.v).label("p90"),
-        ).group_by(*keys)
-    ranked = sa.select(
-        s.c.g, s.c.v,
-        sa.func.row_number().over(partition_by=keys or None, order_by=s.c.v).label("rn"),
-        sa.func.count().over(partition_by=keys or None).label("n"),
-    ).subquery("ranked")
-    keys, g = _group(ranked, grouped)
-    return sa.select(
-        g,
-        sa.func.count().label("count"),
-        sa.func.avg(ranked.c.v).label("mean"),
-        sa.func.min(sa.case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.v))).label("median"),
-        sa.func.min(sa.case((ranked.c.rn == (9 * ranked.c.n + 9) // 10, ranked.c.v))).label("p90"),
-    ).group_by(*keys)
-
-
-def rate_counts(sample: Sample, *, grouped: bool, by_key: bool = False) -> Sample:
-    """Per group `g` (and key `k`): how many rows hit, of how many."""
-    s = sample.subquery("sample")
-    keys, g = _group(s, grouped)
-    if by_key:
-        keys.append(s.c.k)
-    return sa.select(g, *([s.c.k] if by_key else []),
-                     sa.func.coalesce(sa.func.sum(s.c.hit), 0).label("numerator"),
-                     sa.func.count().label("denominator")).group_by(*keys)
+    # OFFSET 0 keeps the sample a subquery of its own: merged into the aggregate, each column's
+    # expression (a CASE, an IN over a subquery) would be computed once per aggregate that reads it.
+    s = sample.offset(0).subquery("sample")
+    partition = [s.c.g] if grouped else []
+    ranks: dict[str, tuple[Any, Any]] = {}
+    if durations and not ordered_sets:
+        columns: list[Any] = [s.c[name] for name in s.c.keys()]
+        for name in durations:
+            v = s.c[name]
+            columns += [
+                # NULLs rank apart, so that rank r is the r-th smallest value.
+                sa.func.row_number().over(partition_by=[*partition, v.is_(None)], order_by=v).label(f"{name}__rn"),
+                sa.func.count(v).over(partition_by=partition or None).label(f"{name}__n"),
+            ]
+        s = sa.select(*columns).subquery("ranked")
+        ranks = {name: (s.c[f"{name}__rn"], s.c[f"{name}__n"]) for name in durations}
+    keys_by, g = _group(s, grouped)
+    aggregates: list[Any] = []
+    for name in durations:
+        v = s.c[name]
+        if ordered_sets:
+            median: Any = sa.func.percentile_disc(0.5).within_group(v)
+            p90: Any = sa.func.percentile_disc(0.9).within_group(v)
+        else:
+            rn, n = ranks[name]
+            median = sa.func.min(sa.case((rn == (n + 1) // 2, v)))
+            p90 = sa.func.min(sa.case((rn == (9 * n + 9) // 10, v)))
+        aggregates += [sa.func.count(v).label(f"{name}__count"), sa.func.avg(v).label(f"{name}__mean"),
+                       median.label(f"{name}__median"), p90.label(f"{name}__p90")]
+    for name in rates:
+        hit = s.c[name]
+        aggregates += [sa.func.coalesce(sa.func.sum(hit), 0).label(f"{name}__numerator"),
+                       sa.func.count(hit).label(f"{name}__denominator")]
+        if name in keyed:
+            for key in keys:
+                of_key = sa.case((s.c.k == key, hit))
+                aggregates += [sa.func.coalesce(sa.func.sum(of_key), 0).label(f"{name}__{key}__numerator"),
+                               sa.func.count(of_key).label(f"{name}__{key}__denominator")]
+    return sa.select(g, *aggregates).group_by(*keys_by)
 
 
 def flag(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:

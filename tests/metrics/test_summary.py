@@ -1,6 +1,9 @@
 """GET /api/v1/metrics/summary over the hand-computed history of tests/support/metrics.py."""
 
+import contextlib
+
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
@@ -136,3 +139,48 @@ async def test_a_session_on_one_connection_gets_the_same_summary(summary, runtim
     async with runtime.engine.connect() as connection, AsyncSession(connection) as session:
         alone = await service.summary(session, scope=scope)
     assert alone == {k: v for k, v in served.items() if k not in ("window", "generated_at")}
+
+
+async def test_a_measure_with_nothing_to_count_beside_others_of_its_query_is_empty(summary):
+    """Measures over the same rows are computed in one query; one that has no sample in a window
+    where the others have rows answers as an empty window does."""
+    # Triggered on 11-20: only H (a repeat of E), neither acknowledged nor resolved; PM2's I5 was open, past due.
+    h = await summary(since="2026-11-20T00:00:00Z", until="2026-11-21T00:00:00Z")
+    assert h["mttr"] == h["mtta"] == duration(None, None, None, 0)
+    assert h["voluntary_reporting_rate"] == rate(0, 1)
+    assert h["repeat_incident_rate"] == rate(1, 1)
+    assert h["recurred_after_remediation"] == rate(0, 1)
+    assert h["recurred_while_overdue"] == rate(1, 1)
+    # Resolved on 11-01: only E (critical, in PM2), whose packet v1 failed.
+    e = await summary(since="2026-11-01T00:00:00Z", until="2026-11-02T00:00:00Z")
+    assert e["time_to_packet"] == duration(None, None, None, 0)
+    assert e["postmortem_completion_rate"] == rate(1, 1)
+    assert e["packet_sla_breach_rate"] == rate(1, 1)
+    # Published on 11-03: only PM2 (E resolved 11-01 03:00: 45 h), with I5 still open: not remediated.
+    pm2 = await summary(since="2026-11-03T00:00:00Z", until="2026-11-04T00:00:00Z")
+    assert pm2["time_to_insight"] == duration(45 * H, 45 * H, 45 * H, 1)
+    assert pm2["time_to_remediation"] == pm2["incident_to_improvement"] == duration(None, None, None, 0)
+    # Created on 10-11: I6 (P3, in progress) and I7 (P2, blocked), neither completed.
+    items = await summary(since="2026-10-11T00:00:00Z", until="2026-10-12T00:00:00Z")
+    assert items["action_item_completion_rate"] == {
+        **rate(0, 2), "by_priority": {"P1": rate(0, 0), "P2": rate(0, 1), "P3": rate(0, 1)}}
+    assert items["on_time_rate"] == rate(0, 0)
+    assert items["completion_days"] == duration(None, None, None, 0)
+
+
+async def test_the_metrics_settings_last_only_as_long_as_a_query(summary, runtime):
+    """On PostgreSQL a summary's queries run with more work_mem and no parallel workers (service.tune),
+    set for their own transaction only: the pool's connections keep the server's settings."""
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL settings")
+    async with runtime.sessionmaker() as session:
+        before = (await session.execute(sa.text("SHOW work_mem"))).scalar_one()
+        await service.tune(session)
+        assert (await session.execute(sa.text("SHOW work_mem"))).scalar_one() == service.WORK_MEM
+        assert (await session.execute(sa.text("SHOW max_parallel_workers_per_gather"))).scalar_one() == "0"
+    assert before != service.WORK_MEM
+    await summary()
+    async with contextlib.AsyncExitStack() as stack:  # every connection the summary used, at once
+        for _ in range(service.QUERY_CONCURRENCY):
+            session = await stack.enter_async_context(runtime.sessionmaker())
+            assert (await session.execute(sa.text("SHOW work_mem"))).scalar_one() == before

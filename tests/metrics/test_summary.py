@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.metrics import service
+from tests.conftest import BACKEND
 from tests.support.constants import ADMIN
 from tests.support.metrics import NOW, history, store
 
@@ -168,11 +169,10 @@ async def test_a_measure_with_nothing_to_count_beside_others_of_its_query_is_emp
     assert items["completion_days"] == duration(None, None, None, 0)
 
 
+@pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL's session settings; SQLite has none of these")
 async def test_the_metrics_settings_last_only_as_long_as_a_query(summary, runtime):
     """On PostgreSQL a summary's queries run with more work_mem and no parallel workers (service.tune),
     set for their own transaction only: the pool's connections keep the server's settings."""
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL settings")
     async with runtime.sessionmaker() as session:
         before = (await session.execute(sa.text("SHOW work_mem"))).scalar_one()
         await service.tune(session)

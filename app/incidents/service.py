@@ -1,14 +1,17 @@
 """Incidents: work out repeats, answer queries (events are applied by app/incidents/apply.py)."""
 
+import itertools
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from app.core import clock, events
-from app.core.db import insert_for, lock_for_update, serialize_on
+from app.core.db import insert_for, lock_for_update, serialize_on_all
 from app.core.errors import NotFound
 from app.core.pagination import Page, paginate
 from app.core.queue import enqueue_after_commit
@@ -69,9 +72,7 @@ async def relink_pending(session: AsyncSession, *, limit: int, lookback: timedel
                                                                                            skip_locked=True)))
         .returning(_RELINKS.c.fingerprint, _RELINKS.c.around)
     )).all()
-    # In a fixed order: two batches linking the same fingerprints never wait on each other crosswise.
-    for fingerprint, around in sorted((str(f), a) for f, a in taken):
-        await link_repeats(session, fingerprint=fingerprint, around=around, lookback=lookback)
+    await link_repeats_of(session, [(str(f), a) for f, a in taken], lookback=lookback)
     return len(taken)
 
 
@@ -86,35 +87,71 @@ async def relink_requested(session: AsyncSession, *, fingerprint: str, around: d
 
 async def link_repeats(session: AsyncSession, *, fingerprint: str | None, around: datetime | None,
                        lookback: timedelta) -> None:
-    """Set `repeat_of_id` for the incidents of a fingerprint that `around` can precede (backfill-safe).
+    """Set `repeat_of_id` for the incidents of a fingerprint that `around` can precede (backfill-safe)."""
+    if fingerprint is not None and around is not None:
+        await link_repeats_of(session, [(fingerprint, around)], lookback=lookback)
+
+
+_INCIDENTS = SQLModel.metadata.tables["incidents"]
+
+
+async def link_repeats_of(session: AsyncSession, requests: Sequence[tuple[str, datetime]],
+                          lookback: timedelta) -> None:
+    """Set `repeat_of_id` for the incidents each (fingerprint, around) request can affect: those of the
+    fingerprint triggered from `around` on. One read and one write for all the requests.
 
     Repeats are a function of the set of incidents: each one points at the most recent earlier
-    incident of its fingerprint within the lookback, whatever order they arrived in.
+    incident of its fingerprint within the lookback, whatever order they arrived in. An incident
+    recomputed that no request named (between two requests' windows) gets the same answer.
     """
-    if fingerprint is None or around is None:
+    if not requests:
         return
-    # Two linkings of one fingerprint at once would not see each other's writes.
-    await serialize_on(session, f"fingerprint:{fingerprint}")
+    windows: dict[str, tuple[datetime, datetime]] = {}  # fingerprint → earliest and latest `around`
+    for fingerprint, around in requests:
+        low, high = windows.get(fingerprint, (around, around))
+        windows[fingerprint] = (min(low, around), max(high, around))
+    # Two linkings of one fingerprint at once would not see each other's writes (sorted: never crosswise).
+    await serialize_on_all(session, (f"fingerprint:{fingerprint}" for fingerprint in windows))
+    earliest = min(low for low, _ in windows.values())
+    latest = max(high for _, high in windows.values())
     rows = (await session.execute(
-        sa.select(col(Incident.id), col(Incident.triggered_at), col(Incident.repeat_of_id))
-        .where(col(Incident.fingerprint) == fingerprint,
-               col(Incident.triggered_at) >= around - lookback, col(Incident.triggered_at) <= around + lookback)
-        .order_by(col(Incident.triggered_at), col(Incident.id))
+        sa.select(_INCIDENTS.c.fingerprint, _INCIDENTS.c.id, _INCIDENTS.c.triggered_at, _INCIDENTS.c.repeat_of_id)
+        .where(_INCIDENTS.c.fingerprint.in_(sorted(windows)),
+               _INCIDENTS.c.triggered_at >= earliest - lookback, _INCIDENTS.c.triggered_at <= latest + lookback)
+        .order_by(_INCIDENTS.c.fingerprint, _INCIDENTS.c.triggered_at, _INCIDENTS.c.id)
     )).all()
+    changes: list[tuple[uuid.UUID, uuid.UUID | None]] = []  # (incident, what it now repeats)
+    for fingerprint, of_fingerprint in itertools.groupby(rows, key=lambda row: row.fingerprint):
+        low, high = windows[fingerprint]
+        changes += _relinked(of_fingerprint, since=low, until=high + lookback, lookback=lookback)
+    if not changes:
+        return
+    await session.execute(
+        sa.update(_INCIDENTS).where(_INCIDENTS.c.id == sa.bindparam("incident_id"))
+        .values(repeat_of_id=sa.bindparam("repeat_of")),
+        [{"incident_id": incident_id, "repeat_of": repeat_of} for incident_id, repeat_of in changes])
+    for incident_id, repeat_of in changes:
+        if repeat_of is not None:
+            await events.publish(session, RepeatLinked(incident_id, repeat_of))
+
+
+def _relinked(rows: Iterable[Any], *, since: datetime, until: datetime,
+              lookback: timedelta) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
+    """The `repeat_of_id` changes among one fingerprint's incidents (sorted by trigger time, id) triggered
+    in [since, until]: each points at the newest strictly earlier incident within the lookback."""
+    changes: list[tuple[uuid.UUID, uuid.UUID | None]] = []
     latest_before: tuple[uuid.UUID, datetime] | None = None  # the newest incident strictly earlier
     group: tuple[uuid.UUID, datetime] | None = None  # the newest incident at the current trigger time
-    for incident_id, triggered_at, repeat_of_id in rows:
-        assert triggered_at is not None  # the WHERE compares it with the window
+    for row in rows:
+        triggered_at = row.triggered_at
         if group is not None and group[1] < triggered_at:
             latest_before = group
-        group = (incident_id, triggered_at)
+        group = (row.id, triggered_at)
         in_window = latest_before is not None and triggered_at - latest_before[1] <= lookback
         wanted = latest_before[0] if in_window and latest_before is not None else None
-        if triggered_at >= around and wanted != repeat_of_id:
-            await session.execute(
-                sa.update(Incident).where(col(Incident.id) == incident_id).values(repeat_of_id=wanted))
-            if wanted is not None:
-                await events.publish(session, RepeatLinked(incident_id, wanted))
+        if since <= triggered_at <= until and wanted != row.repeat_of_id:
+            changes.append((row.id, wanted))
+    return changes
 
 
 async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident:

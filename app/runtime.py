@@ -146,7 +146,10 @@ def start_sweeper(runtime: Runtime) -> None:
     """In-process mode: sweep at once (a restart loses nothing), then every interval."""
 
     async def sweep(first: bool) -> None:
-        await sweep_all(runtime.ctx, startup=first)
+        try:
+            await sweep_all(runtime.ctx, startup=first)
+        finally:
+            runtime.swept.set()
 
     runtime.background.append(asyncio.get_running_loop().create_task(
         repeat(sweep, interval=runtime.settings.sweep_interval_seconds, what="sweep")))

@@ -43,6 +43,9 @@ class Runtime:
     # The one HTTP client for subscriber deliveries (app/notifications), with its timeout.
     subscribers: httpx.AsyncClient | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
+    # Set once the in-process sweeper's start-up sweep has run (or failed): what a restart left behind
+    # has been resubmitted.
+    swept: asyncio.Event = field(default_factory=asyncio.Event)
     # Jobs that gain nothing from running side by side in one process take turns on these, by name.
     turns: dict[str, asyncio.Lock] = field(default_factory=dict)
 

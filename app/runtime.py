@@ -46,9 +46,10 @@ APPLIERS: dict[str, inbound_jobs.Applier] = {
 }
 
 
-async def apply_inbox(ctx: JobContext, retry_failed: bool = False, *, limit: int | None = None) -> int:
+async def apply_inbox(ctx: JobContext, retry_failed: bool = False, helping: bool = False, *,
+                      limit: int | None = None) -> int:
     """Apply stored webhook events in batches with their sources' domains; running twice is harmless."""
-    return await inbound_jobs.apply_inbox(ctx, retry_failed, appliers=APPLIERS, limit=limit)
+    return await inbound_jobs.apply_inbox(ctx, retry_failed, helping, appliers=APPLIERS, limit=limit)
 
 
 async def sweep_all(ctx: JobContext, *, startup: bool = False) -> None:

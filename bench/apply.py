@@ -241,17 +241,32 @@ def arq_workers(url: str, events: int, workers: int, *, poll: float, jobs: int, 
                 await redis.enqueue_job("apply_inbox")
             await redis.aclose()
 
+        async def drained() -> float:
+            """Enqueue, then poll on one connection until no row is unhandled; when that was seen."""
+            import sqlalchemy as sa
+
+            from app.core.db import create_engine
+
+            engine = create_engine(url)
+            try:
+                async with engine.connect() as connection:
+                    t0 = time.perf_counter()
+                    await enqueue()
+                    while True:
+                        left = (await connection.execute(sa.text(
+                            "SELECT count(*) FROM inbound_events WHERE handled_at IS NULL"))).scalar_one()
+                        await connection.rollback()
+                        if not left:
+                            return time.perf_counter() - t0
+                        if any(p.poll() is not None for p in procs):
+                            raise RuntimeError("a worker exited:\n" + open(logs[0].name).read()[-3000:])
+                        await asyncio.sleep(poll)
+            finally:
+                await engine.dispose()
+
         cpu0 = sum(cpu_seconds(p.pid) for p in procs)
-        machine0, t0 = machine_busy_seconds(8)[0], time.perf_counter()
-        asyncio.run(enqueue())
-        while True:
-            left = asyncio.run(query(url, "SELECT count(*) FROM inbound_events WHERE handled_at IS NULL"))[0][0]
-            if not left:
-                break
-            if any(p.poll() is not None for p in procs):
-                raise RuntimeError("a worker exited:\n" + open(logs[0].name).read()[-3000:])
-            time.sleep(poll)
-        run.seconds = time.perf_counter() - t0
+        machine0 = machine_busy_seconds(8)[0]
+        run.seconds = asyncio.run(drained())
         run.app_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu0
         run.other_cpu = machine_busy_seconds(8)[0] - machine0 - run.app_cpu
         run.jobs = sum(_metric(port, 'loopgate_job_runs_total{job="apply_inbox"}') for port in ports)

@@ -37,6 +37,10 @@ class Job:
 class Queue(Protocol):
     def submit(self, job: Job) -> None: ...
 
+    def offer(self, job: Job, *, every: float) -> None:
+        """Submit `job` for another worker process to take up, at most once per `every` seconds
+        across processes (per job name and arguments)."""
+
     async def drain(self) -> None: ...
 
     async def depth(self) -> int: ...
@@ -145,6 +149,9 @@ class InProcessQueue:
                 self._idle.set()
             self._wakeup.set()
 
+    def offer(self, job: Job, *, every: float) -> None:
+        """Nothing: this process is the only one that runs jobs."""
+
     async def drain(self) -> None:
         """Wait until no job is waiting or running (tests, shutdown)."""
         await self._idle.wait()
@@ -178,8 +185,20 @@ class ArqQueue:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, job: Job) -> None:
+    def offer(self, job: Job, *, every: float) -> None:
+        """The first offer of an interval, across processes, enqueues the job (a key in Redis that
+        expires with the interval says one was made); workers that are idle poll for it."""
+        task = asyncio.get_running_loop().create_task(self._send(job, limit=(f"loopgate:offer:{job.name}{job.args}",
+                                                                             every)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, job: Job, limit: tuple[str, float] | None = None) -> None:
         try:
+            if limit is not None:
+                key, every = limit
+                if not await self._redis.set(key, b"1", nx=True, px=max(1, round(every * 1000))):
+                    return
             await self._redis.enqueue_job(job.name, *job.args, _defer_by=job.defer_seconds or None)
         except Exception:
             ENQUEUE_FAILURES.labels(job.name).inc()

@@ -38,6 +38,9 @@ SWEEP_GRACE = timedelta(seconds=30)
 TIME_BUDGET_SECONDS = 60.0
 # At most this many apply jobs submitted by one sweep (arq workers then share a backlog).
 SWEEP_JOBS = 8
+# While a backlog lasts, a helping apply job is offered to idle workers at most this often (arq
+# workers poll Redis every 0.5 s by default).
+OFFER_SECONDS = 0.5
 # A batch whose every row was left to another worker waits this long before claiming again.
 DEFERRED_PAUSE_SECONDS = 0.02
 
@@ -174,12 +177,19 @@ async def apply_batch(runtime: Runtime, *, appliers: Mapping[str, Applier], limi
         raise
 
 
-async def apply_inbox(ctx: JobContext, retry_failed: bool = False, *, appliers: Mapping[str, Applier],
-                      limit: int | None = None) -> int:
+async def apply_inbox(ctx: JobContext, retry_failed: bool = False, helping: bool = False, *,
+                      appliers: Mapping[str, Applier], limit: int | None = None) -> int:
     """Apply stored events, a batch per transaction, until none is left (or the time budget is spent,
     when a fresh job takes over). Handled rows are never claimed again, so running twice is harmless.
-    The number of rows claimed."""
+    The number of rows claimed.
+
+    While a backlog lasts, the job offers a `helping` one to other worker processes (at most one
+    per OFFER_SECONDS, across them): an idle worker takes it and shares the backlog; one that is
+    applying already has nothing to add and lets it go at once.
+    """
     runtime = runtime_of(ctx)
+    if helping and runtime.turn(service.APPLY_INBOX).locked():
+        return 0
     full = limit or runtime.settings.apply_batch_size
     started = time.monotonic()
     total = 0
@@ -198,6 +208,7 @@ async def apply_inbox(ctx: JobContext, retry_failed: bool = False, *, appliers: 
         if time.monotonic() - started > TIME_BUDGET_SECONDS:
             runtime.queue.submit(Job(service.APPLY_INBOX, (retry_failed,) if retry_failed else ()))
             return total
+        runtime.queue.offer(Job(service.APPLY_INBOX, (retry_failed, True)), every=OFFER_SECONDS)
         if batch.deferred == batch.claimed:
             # Everything claimed is another worker's right now: let it commit before claiming again.
             await asyncio.sleep(DEFERRED_PAUSE_SECONDS)

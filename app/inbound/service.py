@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from app.core import clock
-from app.core.db import lock_for_update
+from app.core.db import dialect_of, lock_for_update
 from app.core.inbox import StoredEvent
 from app.core.queue import Job, enqueue_after_commit
 from app.models.inbound import InboundEvent
@@ -46,9 +46,13 @@ async def claim_batch(session: AsyncSession, *, limit: int, max_attempts: int,
     )
     if not retry_failed:
         pick = pick.where(_INBOX.c.error.is_(None))
+    chosen = lock_for_update(session, pick, skip_locked=True).scalar_subquery()
     claim = (
         sa.update(_INBOX)
-        .where(_INBOX.c.id.in_(lock_for_update(session, pick, skip_locked=True).scalar_subquery()))
+        # PostgreSQL plans `id IN (subquery)` as a hash join over the whole table, handled rows too;
+        # `= ANY(ARRAY(subquery))` looks the chosen rows up by primary key.
+        .where(_INBOX.c.id == sa.any_(sa.func.array(chosen)) if dialect_of(session) == "postgresql"
+               else _INBOX.c.id.in_(chosen))
         .values(attempts=_INBOX.c.attempts + 1)
         .returning(*_RETURNED)
     )

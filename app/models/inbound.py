@@ -15,7 +15,9 @@ class InboundEvent(SQLModel, table=True):
     __tablename__ = "inbound_events"
     __table_args__ = (
         sa.UniqueConstraint("source", "external_id"),
-        sa.Index("ix_inbound_events_unhandled", "handled_at", "received_at"),
+        # The claim's queue: the unhandled rows alone, oldest first (alembic 0009).
+        sa.Index("ix_inbound_events_unhandled", "received_at", "id", postgresql_where=sa.text("handled_at IS NULL"),
+                 sqlite_where=sa.text("handled_at IS NULL")),
     )
 
     id: uuid.UUID = uuid_pk()

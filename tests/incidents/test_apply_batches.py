@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.db import serialize_on
+from app.core.queue import Job
 from app.core.runtime import Runtime
 from app.inbound.jobs import Batch, apply_batch
 from app.incidents.apply import apply_lock_key
@@ -212,3 +213,47 @@ async def test_an_incident_another_worker_is_applying_is_left_for_a_later_batch(
     assert set((await rows(runtime)).values()) == {(True, 1, None)}
     assert (await incident(client, "PBUSY001"))["status"] == "acknowledged"
     assert await count_rows(runtime, "incident_events") == 4
+
+
+async def test_a_helping_job_in_a_process_already_applying_leaves_at_once(runtime, client):
+    """A helping job is an offer to another worker: where the backlog is being applied already it
+    claims nothing and ends; in a process with nothing running it applies like any apply job."""
+    await store_all(runtime, history("PHELP001")[:3])
+    async with runtime.turn("apply_inbox"):  # this process is in the middle of a batch
+        assert await asyncio.wait_for(apply_inbox(runtime.ctx, False, True), 5) == 0
+        assert set((await rows(runtime)).values()) == {(False, 0, None)}
+    assert await apply_inbox(runtime.ctx, False, True) == 3
+    assert set((await rows(runtime)).values()) == {(True, 1, None)}
+    assert (await incident(client, "PHELP001"))["priority"] == "P1"
+
+
+async def test_a_backlog_is_offered_to_other_workers_while_it_lasts(settings, redis_url):
+    """With arq, a job that finds more than a batch waiting offers a helping job to the other workers,
+    once per interval across processes; a backlog that fits one batch offers none."""
+    from arq.connections import RedisSettings, create_pool
+
+    from app.inbound.jobs import OFFER_SECONDS
+
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    await pool.flushdb()
+    other = await open_runtime(settings.model_copy(update={"redis_url": redis_url}))
+    try:
+        async def offered() -> list[tuple]:
+            await other.queue.drain()
+            return [job.args for job in await pool.queued_jobs() if job.function == "apply_inbox"]
+
+        await store_all(other, history("POFFER01")[:2])
+        assert await apply_inbox(other.ctx, limit=5) == 2
+        assert await offered() == []
+
+        await store_all(other, history("POFFER02")[:6])
+        assert await apply_inbox(other.ctx, limit=2) == 6  # three full batches, within one interval
+        assert await offered() == [(False, True)]
+        await asyncio.sleep(OFFER_SECONDS + 0.1)
+        other.queue.offer(Job("apply_inbox", (False, True)), every=OFFER_SECONDS)
+        other.queue.offer(Job("apply_inbox", (False, True)), every=OFFER_SECONDS)
+        assert await offered() == [(False, True), (False, True)]
+    finally:
+        await other.close()
+        await pool.flushdb()
+        await pool.aclose()

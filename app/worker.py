@@ -21,5 +21,8 @@ class WorkerSettings:
              run_at_startup=entry.job == "sweep_all")
         for entry in SCHEDULE
     ]
+    # How often an idle worker looks for jobs (arq's default is 0.5 s): a backlog's helping apply
+    # job (app/inbound/jobs.py) and every other job start within this.
+    poll_delay: float = 0.1
     on_startup: StartupShutdown | None = worker_startup
     on_shutdown: StartupShutdown | None = worker_shutdown

@@ -38,8 +38,8 @@ SWEEP_GRACE = timedelta(seconds=30)
 TIME_BUDGET_SECONDS = 60.0
 # At most this many apply jobs submitted by one sweep (arq workers then share a backlog).
 SWEEP_JOBS = 8
-# While a backlog lasts, a helping apply job is offered to idle workers at most this often (arq
-# workers poll Redis every 0.5 s by default).
+# While a backlog lasts, a helping apply job is offered to idle workers at most this often
+# (`loopgate worker` polls Redis every 0.1 s: app/worker.py).
 OFFER_SECONDS = 0.5
 # A batch whose every row was left to another worker waits this long before claiming again.
 DEFERRED_PAUSE_SECONDS = 0.02

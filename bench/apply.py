@@ -105,6 +105,42 @@ async def store(url: str, events: list[Event]) -> None:
         await engine.dispose()
 
 
+async def seed_history(url: str, incidents: int) -> None:
+    """PostgreSQL: make the database one that has been running, as a storm meets it: `incidents`
+    earlier resolved incidents (external ids `H…`, three recorded events each, triggered in the
+    months before the backlog, each with its own fingerprint), then ANALYZE. On a fresh database
+    the planner has no statistics and picks its plans by guesswork until autovacuum's first
+    ANALYZE, which may or may not fall inside a run: the same run then measures differently."""
+    if not incidents:
+        return
+    await execute(url, f"""
+        WITH earlier AS (
+            INSERT INTO incidents (id, source, external_id, title, teams, assignees, status, reopened_count,
+                                   created_at, triggered_at, acknowledged_at, resolved_at, last_event_at, fingerprint)
+            SELECT gen_random_uuid(), 'pagerduty', 'H' || g, 'An earlier incident', '[]', '[]', 'resolved', 0,
+                   t, t, t + interval '5 minutes', t + interval '30 minutes', t + interval '30 minutes', md5('h' || g)
+            FROM generate_series(1, {int(incidents)}) AS g,
+                 LATERAL (SELECT TIMESTAMPTZ '{BASE.isoformat()}' - g * interval '10 minutes' AS t) AS at
+            RETURNING id, external_id, triggered_at)
+        INSERT INTO incident_events (id, incident_id, event_id, event_type, occurred_at, agent, data)
+        SELECT gen_random_uuid(), e.id, e.external_id || '-' || k, 'incident.triggered',
+               e.triggered_at + k * interval '5 minutes', NULL, jsonb_build_object('padding', repeat('x', 1500))
+        FROM earlier AS e, generate_series(0, 2) AS k""", "ANALYZE")
+
+
+async def execute(url: str, *statements: str) -> None:
+    """Run plain SQL statements (no bind parameters) in one transaction."""
+    from app.core.db import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                await connection.exec_driver_sql(statement)
+    finally:
+        await engine.dispose()
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -134,10 +170,10 @@ async def check(url: str, incidents: int) -> dict[str, Any]:
                             "sum(CASE WHEN attempts = 1 THEN 1 ELSE 0 END), "
                             "sum(CASE WHEN error IS NOT NULL THEN 1 ELSE 0 END) FROM inbound_events")
     total, handled, once, failed = rows[0]
-    applied = (await query(url, "SELECT count(*) FROM incident_events"))[0][0]
+    applied = (await query(url, "SELECT count(*) FROM incident_events WHERE event_id NOT LIKE 'H%'"))[0][0]
     audited = (await query(url, "SELECT count(*) FROM audit_entries WHERE actor = 'pagerduty'"))[0][0]
     state = await query(url, "SELECT external_id, status, priority, severity, triggered_at, acknowledged_at, "
-                             "last_event_at, fingerprint FROM incidents")
+                             "last_event_at, fingerprint FROM incidents WHERE external_id NOT LIKE 'H%'")
     wrong = 0
     for external_id, status, priority, severity, triggered, acknowledged, last, fingerprint in state:
         created = created_at(int(external_id[1:]))
@@ -427,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--poll", type=float, default=0.1)
     parser.add_argument("--arq-jobs", type=int, default=4, help="apply jobs enqueued for the arq workers")
+    parser.add_argument("--history-incidents", type=int, default=10_000,
+                        help="PostgreSQL: earlier incidents in the database before the backlog, then ANALYZE")
     parser.add_argument("--arq-rounds", type=int, default=3, help="runs of one worker and of two, alternating")
     parser.add_argument("--ingest-connections", type=int, default=64)
     parser.add_argument("--ingest-warmup", type=float, default=2.0)
@@ -449,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
         for path, backlog_events, incidents in plan:
             db = open_database(backend, sqlite_prefix="loopgate-bench-apply-", postgres_prefix="loopgate_bench_apply")
             try:
+                if backend == "postgres":
+                    asyncio.run(seed_history(db.url, options.history_incidents))
                 asyncio.run(store(db.url, backlog_events))
                 run = asyncio.run(in_process(backend, path, db.url, len(backlog_events), poll=options.poll))
                 run.checks = asyncio.run(check(db.url, incidents))
@@ -465,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
             for workers in order:
                 db = open_database(backend, postgres_prefix="loopgate_bench_apply")
                 try:
+                    asyncio.run(seed_history(db.url, options.history_incidents))
                     asyncio.run(store(db.url, events))
                     run = arq_workers(db.url, len(events), workers, poll=options.poll, jobs=options.arq_jobs,
                                       keep_logs=options.keep_logs)

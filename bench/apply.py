@@ -37,6 +37,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from harness import (HOST, ROOT, Server, add_output_options, command_line, cpu_seconds, free_port,
@@ -296,7 +297,7 @@ def arq_workers(url: str, events: int, workers: int, *, poll: float, jobs: int, 
                         if not left:
                             return time.perf_counter() - t0
                         if any(p.poll() is not None for p in procs):
-                            raise RuntimeError("a worker exited:\n" + open(logs[0].name).read()[-3000:])
+                            raise RuntimeError("a worker exited:\n" + Path(logs[0].name).read_text()[-3000:])
                         await asyncio.sleep(poll)
             finally:
                 await engine.dispose()

@@ -1,5 +1,6 @@
 """Incidents: work out repeats, answer queries (events are applied by app/incidents/apply.py)."""
 
+import bisect
 import itertools
 import uuid
 from collections.abc import Iterable, Sequence
@@ -98,32 +99,31 @@ _INCIDENTS = SQLModel.metadata.tables["incidents"]
 async def link_repeats_of(session: AsyncSession, requests: Sequence[tuple[str, datetime]],
                           lookback: timedelta) -> None:
     """Set `repeat_of_id` for the incidents each (fingerprint, around) request can affect: those of the
-    fingerprint triggered from `around` on. One read and one write for all the requests.
+    fingerprint triggered in [around, around + lookback]. One read and one write for all the requests.
 
     Repeats are a function of the set of incidents: each one points at the most recent earlier
-    incident of its fingerprint within the lookback, whatever order they arrived in. An incident
-    recomputed that no request named (between two requests' windows) gets the same answer.
+    incident of its fingerprint within the lookback, whatever order they arrived in.
     """
     if not requests:
         return
-    windows: dict[str, tuple[datetime, datetime]] = {}  # fingerprint → earliest and latest `around`
+    arounds: dict[str, list[datetime]] = {}  # fingerprint → its requests' `around`, sorted
     for fingerprint, around in requests:
-        low, high = windows.get(fingerprint, (around, around))
-        windows[fingerprint] = (min(low, around), max(high, around))
+        arounds.setdefault(fingerprint, []).append(around)
+    for moments in arounds.values():
+        moments.sort()
     # Two linkings of one fingerprint at once would not see each other's writes (sorted: never crosswise).
-    await serialize_on_all(session, (f"fingerprint:{fingerprint}" for fingerprint in windows))
-    earliest = min(low for low, _ in windows.values())
-    latest = max(high for _, high in windows.values())
+    await serialize_on_all(session, (f"fingerprint:{fingerprint}" for fingerprint in arounds))
+    earliest = min(moments[0] for moments in arounds.values())
+    latest = max(moments[-1] for moments in arounds.values())
     rows = (await session.execute(
         sa.select(_INCIDENTS.c.fingerprint, _INCIDENTS.c.id, _INCIDENTS.c.triggered_at, _INCIDENTS.c.repeat_of_id)
-        .where(_INCIDENTS.c.fingerprint.in_(sorted(windows)),
+        .where(_INCIDENTS.c.fingerprint.in_(sorted(arounds)),
                _INCIDENTS.c.triggered_at >= earliest - lookback, _INCIDENTS.c.triggered_at <= latest + lookback)
         .order_by(_INCIDENTS.c.fingerprint, _INCIDENTS.c.triggered_at, _INCIDENTS.c.id)
     )).all()
     changes: list[tuple[uuid.UUID, uuid.UUID | None]] = []  # (incident, what it now repeats)
     for fingerprint, of_fingerprint in itertools.groupby(rows, key=lambda row: row.fingerprint):
-        low, high = windows[fingerprint]
-        changes += _relinked(of_fingerprint, since=low, until=high + lookback, lookback=lookback)
+        changes += _relinked(of_fingerprint, arounds=arounds[fingerprint], lookback=lookback)
     if not changes:
         return
     await session.execute(
@@ -135,10 +135,11 @@ async def link_repeats_of(session: AsyncSession, requests: Sequence[tuple[str, d
             await events.publish(session, RepeatLinked(incident_id, repeat_of))
 
 
-def _relinked(rows: Iterable[Any], *, since: datetime, until: datetime,
+def _relinked(rows: Iterable[Any], *, arounds: list[datetime],
               lookback: timedelta) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
     """The `repeat_of_id` changes among one fingerprint's incidents (sorted by trigger time, id) triggered
-    in [since, until]: each points at the newest strictly earlier incident within the lookback."""
+    in a requested window [around, around + lookback] (`arounds` sorted): each points at the newest
+    strictly earlier incident within the lookback. Incidents between the windows are left as they are."""
     changes: list[tuple[uuid.UUID, uuid.UUID | None]] = []
     latest_before: tuple[uuid.UUID, datetime] | None = None  # the newest incident strictly earlier
     group: tuple[uuid.UUID, datetime] | None = None  # the newest incident at the current trigger time
@@ -149,7 +150,9 @@ def _relinked(rows: Iterable[Any], *, since: datetime, until: datetime,
         group = (row.id, triggered_at)
         in_window = latest_before is not None and triggered_at - latest_before[1] <= lookback
         wanted = latest_before[0] if in_window and latest_before is not None else None
-        if since <= triggered_at <= until and wanted != row.repeat_of_id:
+        opened = bisect.bisect_right(arounds, triggered_at)  # the requests with around <= triggered_at
+        requested = opened > 0 and triggered_at <= arounds[opened - 1] + lookback
+        if requested and wanted != row.repeat_of_id:
             changes.append((row.id, wanted))
     return changes
 

@@ -73,3 +73,30 @@ async def test_a_relink_requested_again_while_its_job_runs_is_kept_for_the_next_
     await sweep_all(runtime.ctx)
     await runtime.queue.drain()
     assert await count_rows(runtime, "repeat_relinks") == 0
+
+
+async def test_a_batch_of_relinks_rewrites_only_the_windows_it_was_asked_for(client, runtime):
+    """Requests for one fingerprint far apart are done in one pass, but an incident between their
+    windows [around, around + lookback] is not theirs to rewrite (nor to announce as a repeat)."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from app.incidents.service import link_repeats_of
+
+    await deliver(client, runtime, *history("PWIN1", day(0)), *history("PWIN2", day(10)),
+                  *history("PWIN3", day(150)), *history("PWIN4", day(300)), *history("PWIN5", day(310)))
+    ids = {name: (await get(client, name))["id"] for name in ("PWIN1", "PWIN2", "PWIN3", "PWIN4", "PWIN5")}
+    fingerprint = (await get(client, "PWIN1"))["fingerprint"]
+    async with runtime.engine.begin() as connection:  # links gone stale, as after a lookback change
+        await connection.execute(sa.text("UPDATE incidents SET repeat_of_id = NULL"))
+        await connection.execute(sa.text("UPDATE incidents SET repeat_of_id = :two WHERE external_id = 'PWIN3'"),
+                                 {"two": ids["PWIN2"].replace("-", "") if runtime.engine.dialect.name == "sqlite"
+                                  else ids["PWIN2"]})
+
+    async with runtime.sessionmaker() as session:
+        await link_repeats_of(session, [(fingerprint, day(305)), (fingerprint, day(5))], lookback=timedelta(days=90))
+        await session.commit()
+    links = {name: (await get(client, name))["repeat_of_id"] for name in ids}
+    assert links == {"PWIN1": None, "PWIN2": ids["PWIN1"], "PWIN3": ids["PWIN2"], "PWIN4": None,
+                     "PWIN5": ids["PWIN4"]}

@@ -93,15 +93,10 @@ def lock_for_update(session: AsyncSession, query: Select[*Ts], *,
     return query.with_for_update(skip_locked=skip_locked)
 
 
-async def serialize_on(session: AsyncSession, key: str) -> None:
-    """Hold a transaction-scoped lock on `key` (PostgreSQL); SQLite already has one writer at a time."""
-    if dialect_of(session) == "postgresql":
-        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
-
-
-async def serialize_on_all(session: AsyncSession, keys: Iterable[str]) -> None:
-    """`serialize_on` for many keys in one statement, taken in sorted order (so that two transactions
-    locking overlapping sets never wait for each other crosswise)."""
+async def serialize_on(session: AsyncSession, keys: Iterable[str]) -> None:
+    """Hold a transaction-scoped lock on each of `keys` (PostgreSQL; SQLite already has one writer at a
+    time), in one statement and in sorted order, so that two transactions locking overlapping sets
+    never wait for each other crosswise."""
     ordered = sorted(set(keys))
     if dialect_of(session) == "postgresql" and ordered:
         await session.execute(_LOCK_ALL, {"keys": ordered})
@@ -116,7 +111,7 @@ async def try_serialize_on(session: AsyncSession, keys: Iterable[str]) -> set[st
     return set((await session.execute(_TRY_LOCK, {"keys": sorted(wanted)})).scalars())
 
 
-# The same lock space as `serialize_on` (hashtext of the key), for an array of keys.
+# Advisory locks keyed by hashtext of the key, for an array of keys.
 _LOCK_ALL = sa.text("SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM unnest(CAST(:keys AS text[])) AS k")
 _TRY_LOCK = sa.text("SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE pg_try_advisory_xact_lock(hashtext(k))")
 

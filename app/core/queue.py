@@ -8,7 +8,7 @@ submits it again.
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -181,15 +181,15 @@ class ArqQueue:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, job: Job) -> None:
-        task = asyncio.get_running_loop().create_task(self._send(job))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._send(job))
 
     def offer(self, job: Job, *, every: float) -> None:
         """The first offer of an interval, across processes, enqueues the job (a key in Redis that
         expires with the interval says one was made); workers that are idle poll for it."""
-        task = asyncio.get_running_loop().create_task(self._send(job, limit=(f"loopgate:offer:{job.name}{job.args}",
-                                                                             every)))
+        self._spawn(self._send(job, limit=(f"loopgate:offer:{job.name}{job.args}", every)))
+
+    def _spawn(self, sending: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(sending)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

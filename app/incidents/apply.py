@@ -77,13 +77,12 @@ async def apply_pagerduty_events(session: AsyncSession, batch: Sequence[StoredEv
     touched = _group(batch)
     # Workers share a backlog: an incident another worker is applying now is left to a later batch
     # rather than waited for (its events then land after that worker's commit, in the same fold).
-    ours = await try_serialize_on(session, (apply_lock_key(external_id) for external_id in touched))
-    deferred = [row.id for external_id, entry in touched.items() if apply_lock_key(external_id) not in ours
-                for row in entry.rows]
-    touched = {external_id: entry for external_id, entry in touched.items() if apply_lock_key(external_id) in ours}
-    if touched:
-        await _apply(session, touched, settings)
-    return deferred
+    keys = {external_id: apply_lock_key(external_id) for external_id in touched}
+    ours = await try_serialize_on(session, keys.values())
+    mine = {external_id: entry for external_id, entry in touched.items() if keys[external_id] in ours}
+    if mine:
+        await _apply(session, mine, settings)
+    return [row.id for external_id, entry in touched.items() if external_id not in mine for row in entry.rows]
 
 
 def apply_lock_key(external_id: str) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from app.core import clock, events
-from app.core.db import insert_for, lock_for_update, serialize_on_all
+from app.core.db import insert_for, lock_for_update, serialize_on
 from app.core.errors import NotFound
 from app.core.pagination import Page, paginate
 from app.core.queue import enqueue_after_commit
@@ -112,7 +112,7 @@ async def link_repeats_of(session: AsyncSession, requests: Sequence[tuple[str, d
     for moments in arounds.values():
         moments.sort()
     # Two linkings of one fingerprint at once would not see each other's writes (sorted: never crosswise).
-    await serialize_on_all(session, (f"fingerprint:{fingerprint}" for fingerprint in arounds))
+    await serialize_on(session, (f"fingerprint:{fingerprint}" for fingerprint in arounds))
     earliest = min(moments[0] for moments in arounds.values())
     latest = max(moments[-1] for moments in arounds.values())
     rows = (await session.execute(

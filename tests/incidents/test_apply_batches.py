@@ -201,7 +201,7 @@ async def test_an_incident_another_worker_is_applying_is_left_for_a_later_batch(
     await store_all(runtime, [busy[0], free[0], busy[1], free[1]])
 
     async with runtime.sessionmaker() as other_worker:
-        await serialize_on(other_worker, apply_lock_key("PBUSY001"))
+        await serialize_on(other_worker, [apply_lock_key("PBUSY001")])
         assert await asyncio.wait_for(apply_batch(runtime, appliers=APPLIERS, limit=10), 30) == Batch(4, 2)
         assert await rows(runtime) == {"PBUSY001-1": (False, 0, None), "PBUSY001-2": (False, 0, None),
                                        "PFREE001-1": (True, 1, None), "PFREE001-2": (True, 1, None)}
